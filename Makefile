@@ -1,0 +1,42 @@
+# The entry points people type. Every target installs what it needs first (Node 24, npm packages,
+# Docker), or stops with a message that says what is missing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NODE_BIN := $(shell scripts/toolchain.sh)
+export PATH := $(NODE_BIN):$(PATH)
+# onnxruntime-node's install script would download CUDA files from outside the npm registry
+export ONNXRUNTIME_NODE_INSTALL := skip
+export NPM_CONFIG_UPDATE_NOTIFIER := false
+
+.PHONY: help deps build lint typecheck test fixtures up down logs clean
+
+help:
+	@echo "make up        the function on localhost:9000 (RIE) and :9001 (function URL), tiny model mounted"
+	@echo "make test      lint, typecheck and every test suite, as CI runs them"
+	@echo "make down      stop and remove what make up started"
+	@echo "make fixtures  regenerate fixtures/models and fixtures/reference with diffusers (Python, not in CI)"
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.installed
+
+build: deps
+	npm run --silent build
+
+lint: deps
+	npx biome check --error-on-warnings .
+
+typecheck: deps
+	npx tsc -p tsconfig.json
+
+test: deps
+	@scripts/test.sh
+
+fixtures:
+	fixtures/generate/setup.sh
+	fixtures/generate/.venv/bin/python fixtures/generate/generate.py
+
+clean:
+	rm -rf dist reports .cache

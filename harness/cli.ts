@@ -1,0 +1,42 @@
+/**
+ * `sd-lambda <verb>`: the harness's single entry point. Each verb lives in harness/commands/<verb>.ts,
+ * prints what it did for a person (or JSON with --json) and returns the exit code.
+ */
+import { SdLambdaError } from "../runtime/errors.ts";
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  generate: {
+    summary: "run the engine in-process and write a PNG",
+    load: async () => (await import("./commands/generate.ts")).generateCommand,
+  },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [verb, ...args] = argv;
+  const command = verb === undefined ? undefined : COMMANDS[verb];
+  if (!command) {
+    const list = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+    const out = verb === undefined || verb === "--help" || verb === "help" ? process.stdout : process.stderr;
+    out.write(`${verb && !verb.startsWith("-") && verb !== "help" ? `sd-lambda: unknown command "${verb}"\n` : ""}usage: sd-lambda <command> [options]\n${list.join("\n")}\n`);
+    return out === process.stdout ? 0 : 2;
+  }
+  try {
+    return await (await command.load())(args);
+  } catch (error) {
+    process.stderr.write(`sd-lambda ${verb}: ${describeError(error)}\n`);
+    return 1;
+  }
+}
+
+/** One line a person can act on; the code when it is ours. */
+export function describeError(error: unknown): string {
+  if (error instanceof SdLambdaError) return `${error.message} [${error.code}]`;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,176 @@
+/**
+ * Finds and opens a Stable Diffusion model folder laid out as `optimum-cli export onnx` writes it, and
+ * explains precisely what is wrong when it is not: which path, what was expected, and — for files that
+ * exist but cannot be read — the mode, the owner and the uid the function runs as.
+ */
+import { constants, statSync } from "node:fs";
+import { access, readdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { ModelError } from "../errors.ts";
+import { OnnxSession } from "./ort.ts";
+import type { SchedulerConfig } from "./schedulers/types.ts";
+import { ClipTokenizer } from "./tokenizer.ts";
+
+export const MODEL_LAYOUT = [
+  "model_index.json",
+  "text_encoder/model.onnx",
+  "unet/model.onnx",
+  "vae_decoder/model.onnx",
+  "tokenizer/tokenizer.json",
+  "tokenizer/tokenizer_config.json",
+  "scheduler/scheduler_config.json",
+] as const;
+/** Needed only for img2img and inpainting. */
+export const VAE_ENCODER = "vae_encoder/model.onnx";
+
+const LAYOUT_HINT = `expected the layout of optimum-cli export onnx: ${[...MODEL_LAYOUT, VAE_ENCODER].join(", ")}`;
+
+export interface Model {
+  readonly name: string;
+  readonly dir: string;
+  readonly tokenizer: ClipTokenizer;
+  readonly textEncoder: OnnxSession;
+  readonly unet: OnnxSession;
+  readonly vaeDecoder: OnnxSession;
+  readonly vaeEncoder: OnnxSession | undefined;
+  readonly schedulerConfig: SchedulerConfig;
+  /** Pixels per latent cell (8 for every SD 1.x/2.x VAE). */
+  readonly vaeScaleFactor: number;
+  readonly vaeScalingFactor: number;
+  readonly nativeWidth: number;
+  readonly nativeHeight: number;
+  readonly unetInChannels: number;
+  readonly threads: number;
+}
+
+/** `$MNT_DIR/models/<SD_MODEL>`, or the only folder there when SD_MODEL is unset. */
+export async function resolveModelDir(mntDir: string, name: string | undefined): Promise<string> {
+  const modelsDir = join(mntDir, "models");
+  if (name) return join(modelsDir, name);
+  let entries: string[];
+  try {
+    entries = (await readdir(modelsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch (cause) {
+    throw fileError(modelsDir, cause, `no models folder at ${modelsDir} — mount the EFS file system at ${mntDir} and put each model in ${modelsDir}/<name>/`);
+  }
+  if (entries.length === 1) return join(modelsDir, entries[0] as string);
+  throw new ModelError(
+    "MODEL_NOT_FOUND",
+    entries.length === 0
+      ? `${modelsDir} holds no model folder — copy an optimum-cli ONNX export to ${modelsDir}/<name>/`
+      : `${modelsDir} holds ${entries.length} models (${entries.sort().join(", ")}) — set SD_MODEL to one of them`,
+    { details: { path: modelsDir, models: entries } },
+  );
+}
+
+export async function loadModel(dir: string, options: { threads: number }): Promise<Model> {
+  try {
+    const info = await stat(dir);
+    if (!info.isDirectory()) throw new Error("not a directory");
+  } catch (cause) {
+    throw fileError(dir, cause, `model folder ${dir} not found — ${LAYOUT_HINT}`);
+  }
+  for (const file of MODEL_LAYOUT) await checkReadable(join(dir, file), dir);
+  const hasEncoder = await exists(join(dir, VAE_ENCODER));
+  if (hasEncoder) await checkReadable(join(dir, VAE_ENCODER), dir);
+
+  const tokenizer = new ClipTokenizer({
+    tokenizerJson: await readJson(join(dir, "tokenizer/tokenizer.json")),
+    tokenizerConfig: await readJson(join(dir, "tokenizer/tokenizer_config.json")),
+  });
+  const schedulerConfig = (await readJson(join(dir, "scheduler/scheduler_config.json"))) as SchedulerConfig;
+  const unetConfig = await readOptionalJson(join(dir, "unet/config.json"));
+  const vaeConfig = await readOptionalJson(join(dir, "vae_decoder/config.json"));
+
+  const open = (file: string) => OnnxSession.open(join(dir, file), options);
+  const [textEncoder, unet, vaeDecoder, vaeEncoder] = await Promise.all([
+    open("text_encoder/model.onnx"),
+    open("unet/model.onnx"),
+    open("vae_decoder/model.onnx"),
+    hasEncoder ? open(VAE_ENCODER) : Promise.resolve(undefined),
+  ]);
+
+  const blocks = Array.isArray(vaeConfig.block_out_channels) ? vaeConfig.block_out_channels.length : 4;
+  const vaeScaleFactor = 2 ** (blocks - 1);
+  const sampleSize = unetConfig.sample_size;
+  const native = (typeof sampleSize === "number" ? sampleSize : 64) * vaeScaleFactor;
+  const channels = unet.input("sample").shape[1];
+  return {
+    name: dir.split("/").filter(Boolean).pop() ?? dir,
+    dir,
+    tokenizer,
+    textEncoder,
+    unet,
+    vaeDecoder,
+    vaeEncoder,
+    schedulerConfig,
+    vaeScaleFactor,
+    vaeScalingFactor: typeof vaeConfig.scaling_factor === "number" ? vaeConfig.scaling_factor : 0.18215,
+    nativeWidth: native,
+    nativeHeight: native,
+    unetInChannels: typeof channels === "number" ? channels : 4,
+    threads: options.threads,
+  };
+}
+
+async function checkReadable(path: string, dir: string): Promise<void> {
+  try {
+    await access(path, constants.R_OK);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const relative = path.slice(dir.length + 1);
+    throw fileError(path, cause, code === "ENOENT" ? `model folder ${dir} has no ${relative} — ${LAYOUT_HINT}` : undefined);
+  }
+}
+
+/** An fs failure as a ModelError; EACCES names mode, owner and the reading uid. */
+function fileError(path: string, cause: unknown, missingMessage: string | undefined): ModelError {
+  const code = (cause as NodeJS.ErrnoException).code;
+  if (code === "EACCES") return permissionError(path, cause);
+  return new ModelError(code === "ENOENT" || missingMessage ? "MODEL_NOT_FOUND" : "MODEL_UNREADABLE", missingMessage ?? `cannot read ${path}: ${String(cause)}`, {
+    cause,
+    details: { path },
+  });
+}
+
+function permissionError(path: string, cause: unknown): ModelError {
+  const uid = process.getuid?.() ?? -1;
+  const gid = process.getgid?.() ?? -1;
+  let facts = "";
+  try {
+    const s = statSync(path, { throwIfNoEntry: false });
+    if (s) facts = `: mode ${(s.mode & 0o7777).toString(8).padStart(4, "0")} owner uid ${s.uid} gid ${s.gid}`;
+  } catch {
+    // a folder above may refuse the stat too; the message still names the path and the uid
+  }
+  return new ModelError(
+    "MODEL_UNREADABLE",
+    `cannot read ${path} as uid ${uid} gid ${gid}${facts} — make it world-readable (chmod o+r files, o+x folders) or set the EFS access point's POSIX user to the owner`,
+    { cause, details: { path, uid, gid } },
+  );
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function readJson(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (cause) {
+    throw fileError(path, cause, undefined);
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (cause) {
+    throw new ModelError("MODEL_INVALID", `${path} is not valid JSON: ${(cause as Error).message}`, { cause, details: { path } });
+  }
+}
+
+async function readOptionalJson(path: string): Promise<Record<string, unknown>> {
+  return (await exists(path)) ? readJson(path) : {};
+}

@@ -1,0 +1,151 @@
+/**
+ * The one module that touches onnxruntime-node. It loads the native library lazily so a missing or
+ * incompatible `.so` becomes an error that names the library and the fix, and it checks every feed
+ * against the session's own input metadata (names, dtypes) before running, since exporter versions
+ * differ (int32 vs int64 `input_ids`, int64 vs float `timestep`).
+ */
+import type * as OrtModule from "onnxruntime-node";
+import { ModelError, SdLambdaError } from "../errors.ts";
+
+type Ort = typeof OrtModule;
+export type TensorType = "float32" | "float16" | "int32" | "int64";
+export type TensorData = Float32Array | Int32Array | BigInt64Array | Uint16Array;
+
+export interface Tensor {
+  readonly type: TensorType;
+  readonly data: TensorData;
+  readonly dims: readonly number[];
+}
+
+export interface TensorInfo {
+  readonly name: string;
+  readonly type: string;
+  readonly shape: readonly (number | string)[];
+}
+
+let ortPromise: Promise<Ort> | undefined;
+
+/** Explains a failed native load: which library, why, and what to change. */
+export function nativeLoadError(cause: unknown): ModelError {
+  const text = cause instanceof Error ? cause.message : String(cause);
+  const glibc = /version `(GLIBC_[\d.]+)' not found \(required by ([^)]+)\)/.exec(text);
+  const missing = /([\w.+-]+\.so[\w.]*): cannot open shared object file/.exec(text);
+  const fix = glibc
+    ? `${baseName(glibc[2] ?? "")} needs ${glibc[1]}, newer than this system's glibc — use an Amazon Linux 2023 runtime (nodejs20.x or newer, glibc 2.34), not Amazon Linux 2 (glibc 2.26)`
+    : missing
+      ? `${missing[1]} is missing from the bundle — install production dependencies for linux/x64 inside the image (npm ci --omit=dev --os=linux --cpu=x64) and keep node_modules/onnxruntime-node/bin`
+      : "reinstall onnxruntime-node for linux/x64";
+  return new ModelError("NATIVE_LIBRARY", `cannot load onnxruntime-node's native library: ${firstLine(text)} — ${fix}`, {
+    cause,
+    details: { library: glibc?.[2] ?? missing?.[1] ?? "onnxruntime_binding.node", glibc: glibc?.[1] },
+  });
+}
+
+function loadOrt(): Promise<Ort> {
+  ortPromise ??= import("onnxruntime-node").catch((cause: unknown) => {
+    ortPromise = undefined;
+    throw nativeLoadError(cause);
+  });
+  return ortPromise;
+}
+
+export class OnnxSession {
+  readonly path: string;
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  readonly #ort: Ort;
+  readonly #session: OrtModule.InferenceSession;
+
+  private constructor(path: string, ort: Ort, session: OrtModule.InferenceSession) {
+    this.path = path;
+    this.#ort = ort;
+    this.#session = session;
+    this.inputs = session.inputMetadata.map(describe);
+    this.outputs = session.outputMetadata.map(describe);
+  }
+
+  static async open(path: string, options: { threads: number }): Promise<OnnxSession> {
+    const ort = await loadOrt();
+    try {
+      const session = await ort.InferenceSession.create(path, {
+        intraOpNumThreads: options.threads,
+        interOpNumThreads: 1,
+        executionMode: "sequential",
+        graphOptimizationLevel: "all",
+      });
+      return new OnnxSession(path, ort, session);
+    } catch (cause) {
+      throw new ModelError("MODEL_INVALID", `${path} is not a loadable ONNX model: ${firstLine(String(cause))}`, {
+        cause,
+        details: { path },
+      });
+    }
+  }
+
+  input(name: string): TensorInfo {
+    const info = this.inputs.find((i) => i.name === name);
+    if (!info) {
+      throw new ModelError(
+        "MODEL_INVALID",
+        `${this.path} has no input "${name}" (inputs: ${this.inputs.map(show).join(", ")}) — export it with optimum-cli export onnx`,
+        { details: { path: this.path } },
+      );
+    }
+    return info;
+  }
+
+  async run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
+    for (const info of this.inputs) {
+      const feed = feeds[info.name];
+      if (!feed || feed.type !== info.type) {
+        throw new SdLambdaError(
+          "ENGINE",
+          500,
+          `${this.path}: input ${show(info)} got ${feed ? `${feed.type}[${feed.dims.join(",")}]` : "nothing"}`,
+        );
+      }
+    }
+    const ortFeeds: Record<string, OrtModule.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new this.#ort.Tensor(t.type, t.data, t.dims);
+    let results: OrtModule.InferenceSession.ReturnType;
+    try {
+      results = await this.#session.run(ortFeeds);
+    } catch (cause) {
+      const shown = Object.entries(feeds).map(([n, t]) => `${n}: ${t.type}[${t.dims.join(",")}]`);
+      throw new SdLambdaError("ENGINE", 500, `${this.path} failed on {${shown.join("; ")}}: ${firstLine(String(cause))}`, {
+        cause,
+      });
+    }
+    const out: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(results)) {
+      out[name] = { type: t.type as TensorType, data: t.data as TensorData, dims: [...t.dims] };
+      t.dispose();
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.#session.release();
+  }
+}
+
+/** The onnxruntime-node version, recorded beside golden images. */
+export async function ortVersion(): Promise<string> {
+  return (await loadOrt()).env.versions.node ?? "unknown";
+}
+
+function describe(m: OrtModule.InferenceSession.ValueMetadata): TensorInfo {
+  return m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name, type: "non-tensor", shape: [] };
+}
+
+function show(i: TensorInfo): string {
+  return `${i.name}: ${i.type}[${i.shape.join(",")}]`;
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0] ?? text;
+}
+
+function baseName(path: string): string {
+  return path.split("/").pop() ?? path;
+}

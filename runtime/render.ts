@@ -1,0 +1,110 @@
+/**
+ * One validated request → one encoded image: resolves the defaults that depend on the model and the
+ * mode (size, scheduler, seed), decodes init image and mask, runs the pipeline, encodes the output.
+ * Shared by the Lambda handler and the harness's in-process `generate`.
+ */
+import { randomInt } from "node:crypto";
+import { BadRequestError } from "./errors.ts";
+import { decodeImage, encodeImage, imageSize, type OutputFormat } from "./engine/image.ts";
+import type { Model } from "./engine/model.ts";
+import { type GenerateHooks, generate, type Timings } from "./engine/pipeline.ts";
+import type { SchedulerName } from "./engine/schedulers/types.ts";
+import type { SdRequest } from "./request.ts";
+
+export interface Rendered {
+  readonly bytes: Buffer;
+  readonly contentType: string;
+  readonly format: OutputFormat;
+  readonly seed: number;
+  readonly width: number;
+  readonly height: number;
+  readonly steps: number;
+  readonly guidance: number;
+  readonly scheduler: SchedulerName;
+  readonly mode: "txt2img" | "img2img" | "inpaint";
+  readonly model: string;
+  readonly timings: Timings & { encode: number };
+  readonly warnings: string[];
+}
+
+export async function render(model: Model, request: SdRequest, hooks: GenerateHooks = {}): Promise<Rendered> {
+  const seed = request.seed ?? randomInt(0, 2 ** 32 - 1);
+  const init = request.init_image === undefined ? undefined : await decodeInput("init_image", request.init_image);
+  const size = resolveSize(model, request, init);
+  const mode = request.mask !== undefined ? "inpaint" : init ? "img2img" : "txt2img";
+  // the seed article's engine: LMS for text-to-image, PNDM when it starts from an image
+  const scheduler = request.scheduler ?? (mode === "txt2img" ? "lms" : "pndm");
+  const initImage = init ? await decodeImage(init.bytes, size) : undefined;
+  const mask = request.mask === undefined ? undefined : await decodeImage((await decodeInput("mask", request.mask)).bytes, size);
+  const warnings: string[] = [];
+  if (init && (init.width !== size.width || init.height !== size.height)) {
+    warnings.push(`init_image is ${init.width}x${init.height}; resized to ${size.width}x${size.height}`);
+  }
+  const generation = await generate(
+    model,
+    {
+      prompt: request.prompt,
+      negativePrompt: request.negative_prompt,
+      seed,
+      steps: request.num_inference_steps,
+      guidance: request.guidance_scale,
+      width: size.width,
+      height: size.height,
+      scheduler,
+      initImage,
+      mask,
+      strength: init ? (request.strength ?? 0.5) : undefined,
+    },
+    hooks,
+  );
+  const t0 = performance.now();
+  const bytes = await encodeImage(generation.image, request.output_format);
+  return {
+    bytes,
+    contentType: `image/${request.output_format}`,
+    format: request.output_format,
+    seed,
+    width: size.width,
+    height: size.height,
+    steps: request.num_inference_steps,
+    guidance: request.guidance_scale,
+    scheduler,
+    mode,
+    model: model.name,
+    timings: { ...generation.timings, encode: performance.now() - t0 },
+    warnings: [...warnings, ...generation.warnings],
+  };
+}
+
+/** Requested size, else the init image's (when a multiple of 8), else the model's native size. */
+function resolveSize(
+  model: Model,
+  request: SdRequest,
+  init: { width: number; height: number } | undefined,
+): { width: number; height: number } {
+  if (request.width !== undefined || request.height !== undefined || !init) {
+    return { width: request.width ?? model.nativeWidth, height: request.height ?? model.nativeHeight };
+  }
+  const { width, height } = init;
+  const f = model.vaeScaleFactor;
+  if (width % f !== 0 || height % f !== 0) {
+    throw new BadRequestError(
+      `init_image is ${width}x${height}, not a multiple of ${f}; pass width and height to resize it, or crop it to multiples of ${f}`,
+      { field: "init_image" },
+    );
+  }
+  return { width, height };
+}
+
+/** base64 → bytes and size, refusing what sharp cannot decode. */
+async function decodeInput(field: "init_image" | "mask", base64: string): Promise<{ bytes: Buffer; width: number; height: number }> {
+  const bytes = Buffer.from(base64, "base64");
+  try {
+    return { bytes, ...(await imageSize(bytes)) };
+  } catch {
+    throw new BadRequestError(
+      `${field} is not a decodable image (${bytes.length} bytes after base64 decoding); send a base64-encoded PNG, JPEG or WebP`,
+      { field },
+    );
+  }
+}
