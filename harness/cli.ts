@@ -19,7 +19,9 @@ export async function main(argv: string[]): Promise<number> {
   if (!command) {
     const list = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
     const out = verb === undefined || verb === "--help" || verb === "help" ? process.stdout : process.stderr;
-    out.write(`${verb && !verb.startsWith("-") && verb !== "help" ? `sd-lambda: unknown command "${verb}"\n` : ""}usage: sd-lambda <command> [options]\n${list.join("\n")}\n`);
+    out.write(
+      `${verb && !verb.startsWith("-") && verb !== "help" ? `sd-lambda: unknown command "${verb}"\n` : ""}usage: sd-lambda <command> [options]\n${list.join("\n")}\n`,
+    );
     return out === process.stdout ? 0 : 2;
   }
   try {

@@ -4,11 +4,11 @@
  * Shared by the Lambda handler and the harness's in-process `generate`.
  */
 import { randomInt } from "node:crypto";
-import { BadRequestError } from "./errors.ts";
 import { decodeImage, encodeImage, imageSize, type OutputFormat } from "./engine/image.ts";
 import type { Model } from "./engine/model.ts";
 import { type GenerateHooks, generate, type Timings } from "./engine/pipeline.ts";
 import type { SchedulerName } from "./engine/schedulers/types.ts";
+import { BadRequestError } from "./errors.ts";
 import type { SdRequest } from "./request.ts";
 
 export interface Rendered {
@@ -29,13 +29,17 @@ export interface Rendered {
 
 export async function render(model: Model, request: SdRequest, hooks: GenerateHooks = {}): Promise<Rendered> {
   const seed = request.seed ?? randomInt(0, 2 ** 32 - 1);
-  const init = request.init_image === undefined ? undefined : await decodeInput("init_image", request.init_image);
+  const init =
+    request.init_image === undefined ? undefined : await decodeInput("init_image", request.init_image);
   const size = resolveSize(model, request, init);
   const mode = request.mask !== undefined ? "inpaint" : init ? "img2img" : "txt2img";
   // the seed article's engine: LMS for text-to-image, PNDM when it starts from an image
   const scheduler = request.scheduler ?? (mode === "txt2img" ? "lms" : "pndm");
   const initImage = init ? await decodeImage(init.bytes, size) : undefined;
-  const mask = request.mask === undefined ? undefined : await decodeImage((await decodeInput("mask", request.mask)).bytes, size);
+  const mask =
+    request.mask === undefined
+      ? undefined
+      : await decodeImage((await decodeInput("mask", request.mask)).bytes, size);
   const warnings: string[] = [];
   if (init && (init.width !== size.width || init.height !== size.height)) {
     warnings.push(`init_image is ${init.width}x${init.height}; resized to ${size.width}x${size.height}`);
@@ -76,6 +80,11 @@ export async function render(model: Model, request: SdRequest, hooks: GenerateHo
   };
 }
 
+/** Timings in whole milliseconds, for logs, headers and JSON. */
+export function roundTimings(timings: object): Record<string, number> {
+  return Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v as number)]));
+}
+
 /** Requested size, else the init image's (when a multiple of 8), else the model's native size. */
 function resolveSize(
   model: Model,
@@ -97,7 +106,10 @@ function resolveSize(
 }
 
 /** base64 → bytes and size, refusing what sharp cannot decode. */
-async function decodeInput(field: "init_image" | "mask", base64: string): Promise<{ bytes: Buffer; width: number; height: number }> {
+async function decodeInput(
+  field: "init_image" | "mask",
+  base64: string,
+): Promise<{ bytes: Buffer; width: number; height: number }> {
   const bytes = Buffer.from(base64, "base64");
   try {
     return { bytes, ...(await imageSize(bytes)) };

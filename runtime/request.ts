@@ -3,9 +3,9 @@
  * environment, and errors that name the field, the value and the limit.
  */
 import { z } from "zod";
-import { BadRequestError } from "./errors.ts";
 import { MAX_SEED } from "./engine/random.ts";
 import { SCHEDULER_NAMES } from "./engine/schedulers/types.ts";
+import { BadRequestError } from "./errors.ts";
 
 export interface Limits {
   readonly maxSteps: number;
@@ -74,7 +74,9 @@ export function requestSchema(limits: Limits) {
         }),
       negative_prompt: z
         .string({ error: "negative_prompt must be a string" })
-        .max(limits.maxPromptChars, { error: `negative_prompt must be at most ${limits.maxPromptChars} characters` })
+        .max(limits.maxPromptChars, {
+          error: `negative_prompt must be at most ${limits.maxPromptChars} characters`,
+        })
         .optional(),
       seed: z
         .number({ error: "seed must be a number" })
@@ -95,7 +97,9 @@ export function requestSchema(limits: Limits) {
         .default(limits.defaultGuidance),
       width: side("width").optional(),
       height: side("height").optional(),
-      scheduler: z.enum(SCHEDULER_NAMES, { error: `scheduler must be one of ${SCHEDULER_NAMES.join(", ")}` }).optional(),
+      scheduler: z
+        .enum(SCHEDULER_NAMES, { error: `scheduler must be one of ${SCHEDULER_NAMES.join(", ")}` })
+        .optional(),
       init_image: z.string({ error: "init_image must be a base64 string" }).optional(),
       mask: z.string({ error: "mask must be a base64 string" }).optional(),
       strength: z
@@ -103,15 +107,25 @@ export function requestSchema(limits: Limits) {
         .gt(0, { error: "strength must be greater than 0 and at most 1" })
         .max(1, { error: "strength must be greater than 0 and at most 1" })
         .optional(),
-      output_format: z.enum(OUTPUT_FORMATS, { error: `output_format must be one of ${OUTPUT_FORMATS.join(", ")}` }).default("png"),
+      output_format: z
+        .enum(OUTPUT_FORMATS, { error: `output_format must be one of ${OUTPUT_FORMATS.join(", ")}` })
+        .default("png"),
     })
     .strict()
     .superRefine((r, ctx) => {
       if (r.mask !== undefined && r.init_image === undefined) {
-        ctx.addIssue({ code: "custom", path: ["mask"], message: "mask needs init_image (inpainting repaints the masked part of init_image)" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["mask"],
+          message: "mask needs init_image (inpainting repaints the masked part of init_image)",
+        });
       }
       if (r.strength !== undefined && r.init_image === undefined) {
-        ctx.addIssue({ code: "custom", path: ["strength"], message: "strength applies only with init_image (img2img or inpainting)" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["strength"],
+          message: "strength applies only with init_image (img2img or inpainting)",
+        });
       }
       const w = r.width ?? 0;
       const h = r.height ?? 0;
@@ -130,7 +144,9 @@ export type SdRequest = z.output<ReturnType<typeof requestSchema>>;
 /** Validates a parsed JSON body; the first problem becomes a BadRequestError naming field, value and limit. */
 export function parseRequest(body: unknown, limits: Limits): SdRequest {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new BadRequestError(`request body must be a JSON object, got ${body === null ? "null" : Array.isArray(body) ? "an array" : typeof body}`);
+    throw new BadRequestError(
+      `request body must be a JSON object, got ${body === null ? "null" : Array.isArray(body) ? "an array" : typeof body}`,
+    );
   }
   const result = requestSchema(limits).safeParse(body, { reportInput: true });
   if (result.success) return result.data;
@@ -138,16 +154,23 @@ export function parseRequest(body: unknown, limits: Limits): SdRequest {
   if (!issue) throw new BadRequestError("invalid request");
   const field = issue.path.join(".");
   if (issue.code === "unrecognized_keys") {
-    throw new BadRequestError(`unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}; known fields: ${Object.keys(requestSchema(limits).shape).join(", ")}`, {
-      fields: issue.keys,
-    });
+    throw new BadRequestError(
+      `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}; known fields: ${Object.keys(requestSchema(limits).shape).join(", ")}`,
+      {
+        fields: issue.keys,
+      },
+    );
   }
   const value = field ? (body as Record<string, unknown>)[issue.path[0] as string] : undefined;
   const shown = value === undefined ? "" : `, got ${describeValue(value)}`;
-  throw new BadRequestError(`${issue.message}${issue.code === "custom" && issue.message.includes("got ") ? "" : shown}`, { field, value: typeof value === "string" && value.length > 80 ? `${value.slice(0, 80)}…` : value });
+  throw new BadRequestError(
+    `${issue.message}${issue.code === "custom" && issue.message.includes("got ") ? "" : shown}`,
+    { field, value: typeof value === "string" && value.length > 80 ? `${value.slice(0, 80)}…` : value },
+  );
 }
 
 function describeValue(value: unknown): string {
-  if (typeof value === "string") return value.length > 80 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  if (typeof value === "string")
+    return value.length > 80 ? `a string of ${value.length} characters` : JSON.stringify(value);
   return JSON.stringify(value) ?? String(value);
 }

@@ -5,8 +5,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { loadModel } from "../../runtime/engine/model.ts";
+import { render, roundTimings } from "../../runtime/render.ts";
 import { DEFAULT_LIMITS, parseRequest } from "../../runtime/request.ts";
-import { render } from "../../runtime/render.ts";
 import { progressLine } from "../progress.ts";
 
 export const GENERATE_USAGE = `usage: sd-lambda generate --model DIR --prompt TEXT [--negative-prompt TEXT] [--seed N] [--steps N]
@@ -57,7 +57,8 @@ export async function generateCommand(args: string[]): Promise<number> {
     DEFAULT_LIMITS,
   );
   const threads = values.threads === undefined ? availableParallelism() : Number(values.threads);
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer, got ${values.threads}`);
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new Error(`--threads must be a positive integer, got ${values.threads}`);
   const log = (line: string) => {
     if (!values.json) process.stderr.write(line);
   };
@@ -71,12 +72,16 @@ export async function generateCommand(args: string[]): Promise<number> {
   await writeFile(values.out, result.bytes);
   const timings = { load: loadMs, ...result.timings };
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ out: values.out, seed: result.seed, width: result.width, height: result.height, scheduler: result.scheduler, mode: result.mode, steps: result.steps, timings_ms: roundAll(timings), warnings: result.warnings })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ out: values.out, seed: result.seed, width: result.width, height: result.height, scheduler: result.scheduler, mode: result.mode, steps: result.steps, timings_ms: roundTimings(timings), warnings: result.warnings })}\n`,
+    );
   } else {
     log("\n");
     for (const w of result.warnings) log(`warning: ${w}\n`);
     const stages = Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(0)} ms`);
-    process.stdout.write(`wrote ${values.out} (${result.width}x${result.height} ${result.format}, ${result.mode}, ${result.scheduler}, ${result.steps} steps) seed ${result.seed}\n${stages.join(", ")}\n`);
+    process.stdout.write(
+      `wrote ${values.out} (${result.width}x${result.height} ${result.format}, ${result.mode}, ${result.scheduler}, ${result.steps} steps) seed ${result.seed}\n${stages.join(", ")}\n`,
+    );
   }
   return 0;
 }
@@ -86,8 +91,4 @@ function numberFlag(name: string, raw: string | undefined): number | string | un
   if (raw === undefined) return undefined;
   const n = Number(raw);
   return raw.trim() !== "" && Number.isFinite(n) ? n : `--${name} ${raw}`;
-}
-
-function roundAll(timings: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)]));
 }

@@ -33,7 +33,9 @@ export class EmulatorConfigError extends Error {
 
 function checkRange(name: string, value: number, min: number, max: number, unit: string): void {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new EmulatorConfigError(`[sd-lambda] ${name}=${value} is outside Lambda's range ${min}..${max} ${unit}`);
+    throw new EmulatorConfigError(
+      `[sd-lambda] ${name}=${value} is outside Lambda's range ${min}..${max} ${unit}`,
+    );
   }
 }
 
@@ -58,7 +60,10 @@ export function sandboxLimits(memoryMb: number, machineCores: number): SandboxLi
 }
 
 /** The variables docker-compose.yml reads. */
-export function composeEnv(c: FunctionConfig, machineCores: number): { env: Record<string, string>; limits: SandboxLimits } {
+export function composeEnv(
+  c: FunctionConfig,
+  machineCores: number,
+): { env: Record<string, string>; limits: SandboxLimits } {
   validateConfig(c);
   const limits = sandboxLimits(c.memoryMb, machineCores);
   return {

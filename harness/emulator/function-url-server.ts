@@ -68,7 +68,9 @@ const server = createServer(async (req, res) => {
   headers["x-amzn-requestid"] = requestId;
   res.writeHead(out.status, headers);
   res.end(out.body);
-  console.log(`${req.method} ${req.url} -> ${out.status} (${out.body.byteLength} bytes, ${Date.now() - started} ms)`);
+  console.log(
+    `${req.method} ${req.url} -> ${out.status} (${out.body.byteLength} bytes, ${Date.now() - started} ms)`,
+  );
 });
 
 server.listen(port, () => console.log(`function URL front door on :${port} -> ${rieUrl}`));

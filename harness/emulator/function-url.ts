@@ -181,7 +181,11 @@ export function fromInvokeResult(rieStatus: number, payload: Uint8Array): HttpRe
     });
   }
   if (text.startsWith("Task timed out after")) {
-    return jsonResponse(502, { message: "Internal Server Error", errorType: "Sandbox.Timedout", errorMessage: text });
+    return jsonResponse(502, {
+      message: "Internal Server Error",
+      errorType: "Sandbox.Timedout",
+      errorMessage: text,
+    });
   }
 
   let result: unknown;
@@ -206,7 +210,8 @@ export function fromInvokeResult(rieStatus: number, payload: Uint8Array): HttpRe
         for (const v of Array.isArray(vs) ? vs : [vs]) headers.push([k.toLowerCase(), String(v)]);
       }
     }
-    if (Array.isArray(result.cookies)) for (const c of result.cookies) headers.push(["set-cookie", String(c)]);
+    if (Array.isArray(result.cookies))
+      for (const c of result.cookies) headers.push(["set-cookie", String(c)]);
     const rawBody = result.body;
     let body: Uint8Array;
     if (rawBody === undefined || rawBody === null) body = new Uint8Array();

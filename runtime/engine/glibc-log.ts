@@ -108,7 +108,7 @@ export function glibcLog(x: number): number {
   }
 
   const top = hi >>> 16;
-  if (((top - 0x0010) >>> 0) >= 0x7ff0 - 0x0010) {
+  if ((top - 0x0010) >>> 0 >= 0x7ff0 - 0x0010) {
     // x < 2^-1022, or inf, or nan (or negative)
     if (x === 0) return Number.NEGATIVE_INFINITY;
     if (x === Number.POSITIVE_INFINITY) return x;

@@ -14,7 +14,10 @@ export interface RgbImage {
 }
 
 /** Decodes any image sharp reads into RGB at `width`×`height` (resized with Lanczos when it differs). */
-export async function decodeImage(bytes: Uint8Array, size?: { width: number; height: number }): Promise<RgbImage> {
+export async function decodeImage(
+  bytes: Uint8Array,
+  size?: { width: number; height: number },
+): Promise<RgbImage> {
   let pipeline = sharp(bytes).removeAlpha().toColourspace("srgb");
   if (size) {
     const meta = await sharp(bytes).metadata();
@@ -23,11 +26,17 @@ export async function decodeImage(bytes: Uint8Array, size?: { width: number; hei
     }
   }
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  return {
+    width: info.width,
+    height: info.height,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+  };
 }
 
 /** Reads the size of an encoded image without decoding its pixels. */
-export async function imageSize(bytes: Uint8Array): Promise<{ width: number; height: number; format: string }> {
+export async function imageSize(
+  bytes: Uint8Array,
+): Promise<{ width: number; height: number; format: string }> {
   const meta = await sharp(bytes).metadata();
   return { width: meta.width ?? 0, height: meta.height ?? 0, format: meta.format ?? "unknown" };
 }
@@ -79,7 +88,10 @@ export function fromModelOutput(sample: Float32Array, width: number, height: num
   for (let p = 0; p < plane; p++) {
     for (let c = 0; c < 3; c++) {
       // float32 arithmetic and half-to-even rounding, as torch then numpy do it
-      const v = Math.min(1, Math.max(0, Math.fround(Math.fround((sample[c * plane + p] as number) / 2) + 0.5)));
+      const v = Math.min(
+        1,
+        Math.max(0, Math.fround(Math.fround((sample[c * plane + p] as number) / 2) + 0.5)),
+      );
       data[p * 3 + c] = roundHalfEven(Math.fround(v * 255));
     }
   }

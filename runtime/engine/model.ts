@@ -49,9 +49,15 @@ export async function resolveModelDir(mntDir: string, name: string | undefined):
   if (name) return join(modelsDir, name);
   let entries: string[];
   try {
-    entries = (await readdir(modelsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    entries = (await readdir(modelsDir, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
   } catch (cause) {
-    throw fileError(modelsDir, cause, `no models folder at ${modelsDir} — mount the EFS file system at ${mntDir} and put each model in ${modelsDir}/<name>/`);
+    throw fileError(
+      modelsDir,
+      cause,
+      `no models folder at ${modelsDir} — mount the EFS file system at ${mntDir} and put each model in ${modelsDir}/<name>/`,
+    );
   }
   if (entries.length === 1) return join(modelsDir, entries[0] as string);
   throw new ModelError(
@@ -119,7 +125,11 @@ async function checkReadable(path: string, dir: string): Promise<void> {
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     const relative = path.slice(dir.length + 1);
-    throw fileError(path, cause, code === "ENOENT" ? `model folder ${dir} has no ${relative} — ${LAYOUT_HINT}` : undefined);
+    throw fileError(
+      path,
+      cause,
+      code === "ENOENT" ? `model folder ${dir} has no ${relative} — ${LAYOUT_HINT}` : undefined,
+    );
   }
 }
 
@@ -127,10 +137,14 @@ async function checkReadable(path: string, dir: string): Promise<void> {
 function fileError(path: string, cause: unknown, missingMessage: string | undefined): ModelError {
   const code = (cause as NodeJS.ErrnoException).code;
   if (code === "EACCES") return permissionError(path, cause);
-  return new ModelError(code === "ENOENT" || missingMessage ? "MODEL_NOT_FOUND" : "MODEL_UNREADABLE", missingMessage ?? `cannot read ${path}: ${String(cause)}`, {
-    cause,
-    details: { path },
-  });
+  return new ModelError(
+    code === "ENOENT" || missingMessage ? "MODEL_NOT_FOUND" : "MODEL_UNREADABLE",
+    missingMessage ?? `cannot read ${path}: ${String(cause)}`,
+    {
+      cause,
+      details: { path },
+    },
+  );
 }
 
 function permissionError(path: string, cause: unknown): ModelError {
@@ -167,7 +181,10 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
   try {
     return JSON.parse(text) as Record<string, unknown>;
   } catch (cause) {
-    throw new ModelError("MODEL_INVALID", `${path} is not valid JSON: ${(cause as Error).message}`, { cause, details: { path } });
+    throw new ModelError("MODEL_INVALID", `${path} is not valid JSON: ${(cause as Error).message}`, {
+      cause,
+      details: { path },
+    });
   }
 }
 

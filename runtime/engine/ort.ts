@@ -35,10 +35,14 @@ export function nativeLoadError(cause: unknown): ModelError {
     : missing
       ? `${missing[1]} is missing from the bundle — install production dependencies for linux/x64 inside the image (npm ci --omit=dev --os=linux --cpu=x64) and keep node_modules/onnxruntime-node/bin`
       : "reinstall onnxruntime-node for linux/x64";
-  return new ModelError("NATIVE_LIBRARY", `cannot load onnxruntime-node's native library: ${firstLine(text)} — ${fix}`, {
-    cause,
-    details: { library: glibc?.[2] ?? missing?.[1] ?? "onnxruntime_binding.node", glibc: glibc?.[1] },
-  });
+  return new ModelError(
+    "NATIVE_LIBRARY",
+    `cannot load onnxruntime-node's native library: ${firstLine(text)} — ${fix}`,
+    {
+      cause,
+      details: { library: glibc?.[2] ?? missing?.[1] ?? "onnxruntime_binding.node", glibc: glibc?.[1] },
+    },
+  );
 }
 
 function loadOrt(): Promise<Ort> {
@@ -75,10 +79,14 @@ export class OnnxSession {
       });
       return new OnnxSession(path, ort, session);
     } catch (cause) {
-      throw new ModelError("MODEL_INVALID", `${path} is not a loadable ONNX model: ${firstLine(String(cause))}`, {
-        cause,
-        details: { path },
-      });
+      throw new ModelError(
+        "MODEL_INVALID",
+        `${path} is not a loadable ONNX model: ${firstLine(String(cause))}`,
+        {
+          cause,
+          details: { path },
+        },
+      );
     }
   }
 
@@ -106,15 +114,21 @@ export class OnnxSession {
       }
     }
     const ortFeeds: Record<string, OrtModule.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new this.#ort.Tensor(t.type, t.data, t.dims);
+    for (const [name, t] of Object.entries(feeds))
+      ortFeeds[name] = new this.#ort.Tensor(t.type, t.data, t.dims);
     let results: OrtModule.InferenceSession.ReturnType;
     try {
       results = await this.#session.run(ortFeeds);
     } catch (cause) {
       const shown = Object.entries(feeds).map(([n, t]) => `${n}: ${t.type}[${t.dims.join(",")}]`);
-      throw new SdLambdaError("ENGINE", 500, `${this.path} failed on {${shown.join("; ")}}: ${firstLine(String(cause))}`, {
-        cause,
-      });
+      throw new SdLambdaError(
+        "ENGINE",
+        500,
+        `${this.path} failed on {${shown.join("; ")}}: ${firstLine(String(cause))}`,
+        {
+          cause,
+        },
+      );
     }
     const out: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(results)) {
@@ -135,7 +149,9 @@ export async function ortVersion(): Promise<string> {
 }
 
 function describe(m: OrtModule.InferenceSession.ValueMetadata): TensorInfo {
-  return m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name, type: "non-tensor", shape: [] };
+  return m.isTensor
+    ? { name: m.name, type: m.type, shape: m.shape }
+    : { name: m.name, type: "non-tensor", shape: [] };
 }
 
 function show(i: TensorInfo): string {

@@ -62,7 +62,11 @@ export interface Generation {
   readonly warnings: string[];
 }
 
-export async function generate(model: Model, params: GenerateParams, hooks: GenerateHooks = {}): Promise<Generation> {
+export async function generate(
+  model: Model,
+  params: GenerateParams,
+  hooks: GenerateHooks = {},
+): Promise<Generation> {
   const started = performance.now();
   const timings: Timings = { tokenize: 0, text_encoder: 0, vae_encode: 0, unet: 0, vae_decode: 0, total: 0 };
   const time = async <T>(stage: keyof Timings, work: () => Promise<T> | T): Promise<T> => {
@@ -77,7 +81,9 @@ export async function generate(model: Model, params: GenerateParams, hooks: Gene
   const cfg = params.guidance > 1;
   const factor = model.vaeScaleFactor;
   if (params.width % factor !== 0 || params.height % factor !== 0) {
-    throw new BadRequestError(`width and height must be multiples of ${factor}, got ${params.width}x${params.height}`);
+    throw new BadRequestError(
+      `width and height must be multiples of ${factor}, got ${params.width}x${params.height}`,
+    );
   }
   const latentShape = [1, 4, params.height / factor, params.width / factor] as const;
   const latentSize = latentShape[1] * latentShape[2] * latentShape[3];
@@ -86,10 +92,17 @@ export async function generate(model: Model, params: GenerateParams, hooks: Gene
   // 1. Prompt embeddings: [uncond, cond] when guidance is on, as diffusers concatenates them.
   const { cond, uncond } = await time("tokenize", () => {
     const c = model.tokenizer.encode(params.prompt);
-    if (c.truncated) warnings.push(`prompt is ${c.tokenCount} tokens; the model reads the first ${model.tokenizer.maxLength}`);
+    if (c.truncated)
+      warnings.push(
+        `prompt is ${c.tokenCount} tokens; the model reads the first ${model.tokenizer.maxLength}`,
+      );
     const u = cfg ? model.tokenizer.encode(params.negativePrompt ?? "") : null;
-    if (u?.truncated) warnings.push(`negative_prompt is ${u.tokenCount} tokens; the model reads the first ${model.tokenizer.maxLength}`);
-    if (!cfg && params.negativePrompt) warnings.push("negative_prompt is ignored when guidance_scale <= 1 (no classifier-free guidance)");
+    if (u?.truncated)
+      warnings.push(
+        `negative_prompt is ${u.tokenCount} tokens; the model reads the first ${model.tokenizer.maxLength}`,
+      );
+    if (!cfg && params.negativePrompt)
+      warnings.push("negative_prompt is ignored when guidance_scale <= 1 (no classifier-free guidance)");
     return { cond: c.ids, uncond: u?.ids ?? null };
   });
   const embeddings = await time("text_encoder", () => encodeText(model, uncond ? [uncond, cond] : [cond]));
@@ -167,7 +180,9 @@ export async function generate(model: Model, params: GenerateParams, hooks: Gene
   // 5. Decode.
   const decoded = await time("vae_decode", async () => {
     const scaled = latents.map((v) => Math.fround(v / model.vaeScalingFactor));
-    const out = await model.vaeDecoder.run({ latent_sample: { type: "float32", data: scaled, dims: latentShape } });
+    const out = await model.vaeDecoder.run({
+      latent_sample: { type: "float32", data: scaled, dims: latentShape },
+    });
     return firstFloat(out, "sample");
   });
   timings.total = performance.now() - started;
@@ -185,7 +200,11 @@ async function encodeText(model: Model, prompts: number[][]): Promise<Float32Arr
   const flat = prompts.flat();
   const ids: Tensor =
     info.type === "int64"
-      ? { type: "int64", data: BigInt64Array.from(flat, BigInt), dims: [prompts.length, model.tokenizer.maxLength] }
+      ? {
+          type: "int64",
+          data: BigInt64Array.from(flat, BigInt),
+          dims: [prompts.length, model.tokenizer.maxLength],
+        }
       : { type: "int32", data: Int32Array.from(flat), dims: [prompts.length, model.tokenizer.maxLength] };
   return firstFloat(await model.textEncoder.run({ input_ids: ids }), "last_hidden_state");
 }
@@ -199,11 +218,17 @@ async function encodeImage(
   latentShape: readonly number[],
 ): Promise<Float32Array> {
   if (!model.vaeEncoder) {
-    throw new ModelError("MODEL_NOT_FOUND", `model folder ${model.dir} has no vae_encoder/model.onnx, needed for img2img and inpainting`, {
-      details: { path: `${model.dir}/vae_encoder/model.onnx` },
-    });
+    throw new ModelError(
+      "MODEL_NOT_FOUND",
+      `model folder ${model.dir} has no vae_encoder/model.onnx, needed for img2img and inpainting`,
+      {
+        details: { path: `${model.dir}/vae_encoder/model.onnx` },
+      },
+    );
   }
-  const out = await model.vaeEncoder.run({ sample: { type: "float32", data: pixels, dims: [1, 3, params.height, params.width] } });
+  const out = await model.vaeEncoder.run({
+    sample: { type: "float32", data: pixels, dims: [1, 3, params.height, params.width] },
+  });
   const size = latentShape.reduce((a, b) => a * b, 1);
   const parameters = out.latent_parameters;
   let sample: Float32Array;
@@ -213,7 +238,9 @@ async function encodeImage(
     const eps = rng.randn(latentShape);
     sample = new Float32Array(size);
     for (let k = 0; k < size; k++) {
-      const std = Math.fround(Math.exp(Math.fround(0.5 * Math.min(20, Math.max(-30, p[size + k] as number)))));
+      const std = Math.fround(
+        Math.exp(Math.fround(0.5 * Math.min(20, Math.max(-30, p[size + k] as number)))),
+      );
       sample[k] = Math.fround((p[k] as number) + Math.fround(std * (eps[k] as number)));
     }
   } else {
@@ -265,9 +292,17 @@ async function runUnet(
       : { type: "float32", data: new Float32Array(count).fill(t), dims };
   const hiddenSize = embeddings.length / (batch * model.tokenizer.maxLength);
   const out = await model.unet.run({
-    sample: { type: "float32", data: sample, dims: [batch, model.unetInChannels, latentShape[2] as number, latentShape[3] as number] },
+    sample: {
+      type: "float32",
+      data: sample,
+      dims: [batch, model.unetInChannels, latentShape[2] as number, latentShape[3] as number],
+    },
     timestep,
-    encoder_hidden_states: { type: "float32", data: embeddings, dims: [batch, model.tokenizer.maxLength, hiddenSize] },
+    encoder_hidden_states: {
+      type: "float32",
+      data: embeddings,
+      dims: [batch, model.tokenizer.maxLength, hiddenSize],
+    },
   });
   return firstFloat(out, "out_sample");
 }
@@ -289,13 +324,15 @@ function downsampleNearest(mask: Float32Array, width: number, height: number, fa
   const w = width / factor;
   const h = height / factor;
   const out = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * w + x] = mask[y * factor * width + x * factor] as number;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) out[y * w + x] = mask[y * factor * width + x * factor] as number;
   return out;
 }
 
 function firstFloat(out: Record<string, Tensor>, preferred: string): Float32Array {
   const t = out[preferred] ?? Object.values(out)[0];
-  if (!t || !(t.data instanceof Float32Array)) throw new ModelError("MODEL_INVALID", `model output ${preferred} is not float32`);
+  if (!t || !(t.data instanceof Float32Array))
+    throw new ModelError("MODEL_INVALID", `model output ${preferred} is not float32`);
   return t.data;
 }
 

@@ -21,9 +21,13 @@ export class ClipTokenizer {
     this.#tokenizer = new Tokenizer(files.tokenizerJson, files.tokenizerConfig);
     const max = files.tokenizerConfig.model_max_length;
     this.maxLength = typeof max === "number" && max < 10_000 ? max : 77;
-    const pad = tokenText(files.tokenizerConfig.pad_token) ?? tokenText(files.tokenizerConfig.eos_token) ?? "<|endoftext|>";
+    const pad =
+      tokenText(files.tokenizerConfig.pad_token) ??
+      tokenText(files.tokenizerConfig.eos_token) ??
+      "<|endoftext|>";
     const padId = this.#tokenizer.token_to_id(pad);
-    if (padId === undefined) throw new Error(`pad token ${JSON.stringify(pad)} is not in the tokenizer's vocabulary`);
+    if (padId === undefined)
+      throw new Error(`pad token ${JSON.stringify(pad)} is not in the tokenizer's vocabulary`);
     this.#padId = padId;
   }
 
@@ -38,7 +42,11 @@ export class ClipTokenizer {
     if (!special || !t.model || !t.pre_tokenizer) return t.encode(text, { add_special_tokens: true }).ids;
     const pieces = t.model(t.pre_tokenizer(normalized));
     const bos = t.encode("", { add_special_tokens: true }).ids;
-    return [bos[0] as number, ...pieces.map((p: string) => t.token_to_id(p) as number), bos[bos.length - 1] as number];
+    return [
+      bos[0] as number,
+      ...pieces.map((p: string) => t.token_to_id(p) as number),
+      bos[bos.length - 1] as number,
+    ];
   }
 
   /** Token ids of `text`, exactly `maxLength` long; `truncated` says whether tokens were cut. */
@@ -54,6 +62,7 @@ export class ClipTokenizer {
 
 function tokenText(token: unknown): string | undefined {
   if (typeof token === "string") return token;
-  if (token && typeof token === "object" && "content" in token && typeof token.content === "string") return token.content;
+  if (token && typeof token === "object" && "content" in token && typeof token.content === "string")
+    return token.content;
   return undefined;
 }

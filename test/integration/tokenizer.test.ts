@@ -6,7 +6,9 @@ import { ClipTokenizer } from "../../runtime/engine/tokenizer.ts";
 
 const tokenizerDir = new URL("../../fixtures/models/tiny-sd/tokenizer/", import.meta.url);
 const read = (url: URL) => JSON.parse(readFileSync(url, "utf8"));
-const references: { prompt: string; input_ids: number[] }[] = read(new URL("../../fixtures/reference/tokenizer.json", import.meta.url));
+const references: { prompt: string; input_ids: number[] }[] = read(
+  new URL("../../fixtures/reference/tokenizer.json", import.meta.url),
+);
 const tokenizer = new ClipTokenizer({
   tokenizerJson: read(new URL("tokenizer.json", tokenizerDir)),
   tokenizerConfig: read(new URL("tokenizer_config.json", tokenizerDir)),

@@ -31,7 +31,9 @@ export class ConfigReader {
     if (typeof value !== "number" || !Number.isFinite(value)) {
       // lambda_min_clipped may legitimately be -inf, which JSON cannot carry: accept it as a string too.
       if (value === "-inf" || value === "-Infinity" || value === -Infinity) return -Infinity;
-      throw new TypeError(`${this.#owner}: config key "${key}" must be a number, got ${JSON.stringify(value)}`);
+      throw new TypeError(
+        `${this.#owner}: config key "${key}" must be a number, got ${JSON.stringify(value)}`,
+      );
     }
     return value;
   }
@@ -49,7 +51,9 @@ export class ConfigReader {
     if (value === undefined) return fallback;
     if (value === null) return false;
     if (typeof value !== "boolean") {
-      throw new TypeError(`${this.#owner}: config key "${key}" must be a boolean, got ${JSON.stringify(value)}`);
+      throw new TypeError(
+        `${this.#owner}: config key "${key}" must be a boolean, got ${JSON.stringify(value)}`,
+      );
     }
     return value;
   }
@@ -261,17 +265,28 @@ export function karrasSigmas(sigmaMin: number, sigmaMax: number, n: number): num
  * remapping.
  */
 export function floatTimesteps(spacing: TimestepSpacing, train: number, n: number, offset: number): number[] {
-  if (spacing === "linspace") return npLinspace(0, train - 1, n).map(f32).reverse();
+  if (spacing === "linspace")
+    return npLinspace(0, train - 1, n)
+      .map(f32)
+      .reverse();
   if (spacing === "leading") {
     const ratio = Math.floor(train / n);
-    return Array.from({ length: n }, (_, i) => f32((n - 1 - i) * ratio) + offset);
+    return Array.from({ length: n }, (_, i) => f32(f32((n - 1 - i) * ratio) + offset));
   }
-  return npArange(train, 0, -train / n).map((t) => f32(roundHalfEven(t)) - 1);
+  return npArange(train, 0, -train / n).map((t) => f32(f32(roundHalfEven(t)) - 1));
 }
 
 /** The integer timesteps of DDIM (descending). PNDM uses the same values ascending. */
-export function integerTimesteps(spacing: TimestepSpacing, train: number, n: number, offset: number): number[] {
-  if (spacing === "linspace") return npLinspace(0, train - 1, n).map(roundHalfEven).reverse();
+export function integerTimesteps(
+  spacing: TimestepSpacing,
+  train: number,
+  n: number,
+  offset: number,
+): number[] {
+  if (spacing === "linspace")
+    return npLinspace(0, train - 1, n)
+      .map(roundHalfEven)
+      .reverse();
   if (spacing === "leading") {
     const ratio = Math.floor(train / n);
     return Array.from({ length: n }, (_, i) => (n - 1 - i) * ratio + offset);
@@ -342,7 +357,12 @@ export function scaleBySigma(sample: Float32Array, sigma: number): Float32Array 
 }
 
 /** `sqrt(a_t) * x + sqrt(1 - a_t) * noise` (DDPM-style `add_noise` of DDIM / PNDM / LCM). */
-export function addNoiseAlpha(acp: Float32Array, original: Float32Array, noise: Float32Array, t: number): Float32Array {
+export function addNoiseAlpha(
+  acp: Float32Array,
+  original: Float32Array,
+  noise: Float32Array,
+  t: number,
+): Float32Array {
   const a = alphaAt(acp, t);
   const sa = f32(Math.sqrt(a));
   const sb = f32(Math.sqrt(f32(1 - a)));
@@ -371,4 +391,70 @@ export function maxOf(values: ArrayLike<number>): number {
   let m = -Infinity;
   for (let i = 0; i < values.length; i++) m = Math.max(m, values[i] as number);
   return m;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// k-diffusion style sigma schedules (LMS, Euler, Euler ancestral)
+
+export interface SigmaSchedule {
+  /** float32 timesteps, descending. */
+  timesteps: number[];
+  /** float32 sigmas, one per timestep plus the final sigma. */
+  sigmas: Float32Array;
+}
+
+export interface SigmaScheduleOptions {
+  spacing: TimestepSpacing;
+  train: number;
+  steps: number;
+  offset: number;
+  karras: boolean;
+  /** Euler's `sigma_min` / `sigma_max` overrides for the Karras ramp (null: the schedule's ends). */
+  karrasMin?: number | null;
+  karrasMax?: number | null;
+  finalSigma: number;
+}
+
+/** `set_timesteps` of LMS / Euler / Euler ancestral: interpolate train sigmas at the spaced timesteps. */
+export function sigmaSchedule(acp: Float32Array, o: SigmaScheduleOptions): SigmaSchedule {
+  let timesteps = floatTimesteps(o.spacing, o.train, o.steps, o.offset);
+  const train = trainSigmas(acp);
+  let sigmas = timesteps.map((t) => npInterpIndex(t, train));
+  if (o.karras) {
+    const logSigmas = train.map(Math.log);
+    sigmas = karrasSigmas(
+      o.karrasMin ?? (sigmas.at(-1) as number),
+      o.karrasMax ?? (sigmas[0] as number),
+      o.steps,
+    );
+    timesteps = sigmas.map((s) => f32(sigmaToT(s, logSigmas)));
+  }
+  return { timesteps, sigmas: Float32Array.from([...sigmas, o.finalSigma]) };
+}
+
+/** `init_noise_sigma` of the k-diffusion style schedulers. */
+export function kInitNoiseSigma(spacing: TimestepSpacing, sigmas: Float32Array): number {
+  const max = maxOf(sigmas);
+  return spacing === "leading" ? f32(Math.sqrt(f32(f32(max * max) + 1))) : max;
+}
+
+/** `x0` for the k-diffusion style schedulers (LMS, Euler ancestral; Euler with sigma_hat = sigma). */
+export function kPredictOriginal(
+  prediction: PredictionType,
+  sigma: number,
+  modelOutput: Float32Array,
+  sample: Float32Array,
+): Float32Array {
+  if (prediction === "epsilon") return sample.map((x, i) => f32(x - f32(sigma * (modelOutput[i] as number))));
+  if (prediction === "v_prediction") {
+    const c1 = f32(-sigma / f32(Math.sqrt(f32(f32(sigma * sigma) + 1))));
+    const c2 = f32(f32(sigma * sigma) + 1);
+    return sample.map((x, i) => f32(f32((modelOutput[i] as number) * c1) + f32(x / c2)));
+  }
+  return Float32Array.from(modelOutput);
+}
+
+/** `original + noise * sigma` (k-diffusion style `add_noise`). */
+export function addNoiseSigma(original: Float32Array, noise: Float32Array, sigma: number): Float32Array {
+  return original.map((x, i) => f32(x + f32((noise[i] as number) * sigma)));
 }

@@ -43,7 +43,13 @@ export interface Scheduler {
   setBeginIndex(index: number): void;
   scaleModelInput(sample: Float32Array, index: number): Float32Array;
   /** One denoising step; `noise` is used only by stochastic schedulers (Euler ancestral, LCM). */
-  step(modelOutput: Float32Array, index: number, sample: Float32Array, noise: NoiseSource, shape: readonly number[]): Float32Array;
+  step(
+    modelOutput: Float32Array,
+    index: number,
+    sample: Float32Array,
+    noise: NoiseSource,
+    shape: readonly number[],
+  ): Float32Array;
   /**
    * Forward-diffuse clean latents to timestep `t` (img2img start, inpaint blending), resolving `t` to a
    * sigma exactly as diffusers' `add_noise` does (begin index before the first step, current index after).
