@@ -174,6 +174,14 @@ describe("config handling", () => {
       /rescale_betas_zero_snr/,
     );
     expect(() => createScheduler("pndm", { ...base, skip_prk_steps: false }, 2)).toThrow(/skip_prk_steps/);
+    // diffusers itself rejects these prediction types for these classes
+    expect(() => createScheduler("euler_a", { ...base, prediction_type: "sample" }, 4)).toThrow(
+      /prediction_type/,
+    );
+    expect(() => createScheduler("pndm", { ...base, prediction_type: "sample" }, 4)).toThrow(
+      /prediction_type/,
+    );
+    expect(() => createScheduler("lcm", base, 51)).toThrow(/original_inference_steps/);
   });
 
   test("ignores keys a class does not know, like from_config", () => {
