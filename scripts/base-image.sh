@@ -14,6 +14,8 @@ set -euo pipefail
 AWS_IMAGE="public.ecr.aws/lambda/nodejs:24"
 STANDIN_IMAGE="sd-lambda/base:nodejs24"
 SUITE="bookworm"
+# Beyond minbase: AWS's image has a CA bundle (onnxruntime and HTTPS clients look for one).
+EXTRA_PACKAGES="ca-certificates"
 RIE_MODULE="github.com/aws/aws-lambda-runtime-interface-emulator"
 RIE_VERSION="v0.0.0-20261030222936-bef5c4ba774d"
 RIC_VERSION="4.0.2"
@@ -51,22 +53,24 @@ case "$node_version" in v24.*) ;; *) die "Node 24 expected from scripts/toolchai
 mkdir -p "$cache"
 
 # 2a. root filesystem tarball (debootstrap, ~30-45 s, once)
-rootfs_tar="$cache/rootfs-$SUITE-minbase.tar"
+rootfs_tar="$cache/rootfs-$SUITE-minbase-$(echo "$EXTRA_PACKAGES" | sha256sum | cut -c1-8).tar"
 if [ ! -s "$rootfs_tar" ]; then
   [ "$(id -u)" = 0 ] || die "building the stand-in's root filesystem needs root (debootstrap): run as root, or load $AWS_IMAGE with docker load"
   command -v debootstrap >/dev/null || {
     command -v apt-get >/dev/null && { say "installing debootstrap"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2; }
   }
   command -v debootstrap >/dev/null || die "debootstrap is missing: apt-get install -y debootstrap"
-  say "creating a Debian $SUITE minbase root filesystem with debootstrap from $MIRROR (once, ~45 s)"
+  say "creating a Debian $SUITE minbase root filesystem (+ $EXTRA_PACKAGES) with debootstrap from $MIRROR (once, ~45 s)"
   dir="$cache/rootfs.tmp"
   rm -rf "$dir"
-  debootstrap --variant=minbase "$SUITE" "$dir" "$MIRROR" >"$cache/debootstrap.log" 2>&1 \
+  debootstrap --variant=minbase --include="${EXTRA_PACKAGES// /,}" "$SUITE" "$dir" "$MIRROR" >"$cache/debootstrap.log" 2>&1 \
     || die "debootstrap failed: see $cache/debootstrap.log (last line: $(tail -n 1 "$cache/debootstrap.log"))"
   rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* "$dir"/var/log/*.log
   tar --numeric-owner -C "$dir" -cf "$rootfs_tar.tmp" . && mv "$rootfs_tar.tmp" "$rootfs_tar"
   rm -rf "$dir"
   sha256sum "$rootfs_tar" | cut -c1-64 >"$rootfs_tar.sha256"
+  # drop tarballs of earlier package sets
+  find "$cache" -maxdepth 1 -name 'rootfs-*.tar*' ! -name "$(basename "$rootfs_tar")*" -delete
 fi
 [ -s "$rootfs_tar.sha256" ] || sha256sum "$rootfs_tar" | cut -c1-64 >"$rootfs_tar.sha256"
 rootfs_sha="$(cat "$rootfs_tar.sha256")"
@@ -108,7 +112,7 @@ fi
 # --- 3. build the stand-in when its inputs changed ---------------------------------------------------
 hash="$(
   {
-    echo "suite=$SUITE rootfs=$rootfs_sha rie=$RIE_VERSION ric=$RIC_VERSION npm=$NPM_VERSION node=$node_version"
+    echo "suite=$SUITE extra=$EXTRA_PACKAGES rootfs=$rootfs_sha rie=$RIE_VERSION ric=$RIC_VERSION npm=$NPM_VERSION node=$node_version"
     sha256sum "$node_bin/node" "$ric/rapid-client.node" "$ric/index.mjs" | cut -c1-64
     (cd "$root/harness/emulator/base" && find . -type f | LC_ALL=C sort | xargs sha256sum)
   } | sha256sum | cut -c1-16
@@ -123,6 +127,8 @@ rootfs_image="sd-lambda/rootfs:$SUITE-minbase-${rootfs_sha:0:12}"
 if ! docker image inspect "$rootfs_image" >/dev/null 2>&1; then
   say "importing the root filesystem as $rootfs_image"
   docker import "$rootfs_tar" "$rootfs_image" >/dev/null
+  # untag earlier root filesystems (layers still used by other images stay)
+  docker images --format '{{.Repository}}:{{.Tag}}' sd-lambda/rootfs | grep -vxF "$rootfs_image" | xargs -r docker rmi >/dev/null 2>&1 || true
 fi
 
 ctx="$cache/context"

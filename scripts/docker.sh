@@ -3,7 +3,8 @@
 # starts dockerd when no daemon answers, and provides Compose v2 (`docker compose`) as a CLI plugin
 # built from its Go module (testcontainers' compose support expects v2 container names `service-1`).
 # Prints the DOCKER_CONFIG dir that holds the compose plugin; callers do:
-#   export DOCKER_CONFIG=$(scripts/docker.sh)
+#   export DOCKER_CONFIG=$(scripts/docker.sh) DOCKER_BUILDKIT=0 COMPOSE_BAKE=false
+# (no buildx plugin here: compose v2 builds with the classic builder only when BuildKit is off).
 # Env: DOCKERD_TIMEOUT (s, default 60), COMPOSE_VERSION (default below), SKIP_COMPOSE=1 to skip compose.
 set -euo pipefail
 COMPOSE_VERSION="${COMPOSE_VERSION:-v2.40.3}"
