@@ -34,6 +34,15 @@ typecheck: deps
 test: deps
 	@scripts/test.sh
 
+up: deps
+	bin/sd-lambda up
+
+down: deps
+	bin/sd-lambda down
+
+logs: deps
+	bin/sd-lambda logs --follow
+
 fixtures:
 	fixtures/generate/setup.sh
 	fixtures/generate/.venv/bin/python fixtures/generate/generate.py

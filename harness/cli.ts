@@ -11,6 +11,35 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "run the engine in-process and write a PNG",
     load: async () => (await import("./commands/generate.ts")).generateCommand,
   },
+  up: {
+    summary:
+      "start the function under the Runtime Interface Emulator on localhost:9000 (+ function URL on :9001)",
+    load: async () => (await import("./commands/stack.ts")).upCommand,
+  },
+  down: {
+    summary: "stop and remove what `up` started",
+    load: async () => (await import("./commands/stack.ts")).downCommand,
+  },
+  logs: {
+    summary: "the function's and the front door's logs (--follow to stream)",
+    load: async () => (await import("./commands/stack.ts")).logsCommand,
+  },
+  invoke: {
+    summary: "invoke the emulator (localhost:9000) or a deployed function through @aws-sdk/client-lambda",
+    load: async () => (await import("./commands/invoke.ts")).invokeCommand,
+  },
+  golden: {
+    summary: "golden-seed regression gate: generate every case and compare with pixelmatch",
+    load: async () => (await import("./commands/golden.ts")).goldenCommand,
+  },
+  scenarios: {
+    summary: "reproduce Lambda's failure modes in the emulator and check the diagnosis",
+    load: async () => (await import("./commands/scenarios.ts")).scenariosCommand,
+  },
+  preflight: {
+    summary: "check a built bundle or image before deploy (glibc, permissions, memory)",
+    load: async () => (await import("./commands/preflight.ts")).preflightCommand,
+  },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,113 @@
+/**
+ * The emulator stack's lifecycle, shared by `sd-lambda up/down/logs`, `make up` and the integration
+ * tests: Docker ready (scripts/docker.sh), the runtime built, production dependencies staged, a base
+ * image chosen (AWS's or the stand-in), the compose env file written, then `docker compose`.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { composeEnv, DEFAULT_CONFIG, type FunctionConfig } from "./config.ts";
+
+export const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+export const ENV_FILE = join(ROOT, ".cache/emulator.env");
+export const INVOKE_URL = "http://localhost:9000/2015-03-31/functions/function/invocations";
+export const FUNCTION_URL = "http://localhost:9001/";
+
+export interface StackSettings extends FunctionConfig {
+  /** Host folder mounted at /mnt/fs/models (default fixtures/models). */
+  readonly modelsDir: string;
+  readonly sdModel: string | undefined;
+}
+
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): StackSettings {
+  const num = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
+  return {
+    memoryMb: num("MEMORY_MB", DEFAULT_CONFIG.memoryMb),
+    timeoutS: num("TIMEOUT_S", DEFAULT_CONFIG.timeoutS),
+    ephemeralStorageMb: num("EPHEMERAL_STORAGE_MB", DEFAULT_CONFIG.ephemeralStorageMb),
+    modelsDir: env.MODELS_DIR || join(ROOT, "fixtures/models"),
+    sdModel: env.SD_MODEL || undefined,
+  };
+}
+
+/** Environment for docker commands: the project's compose v2 plugin and the classic builder (no buildx here). */
+export function dockerEnv(): NodeJS.ProcessEnv {
+  const config = execFileSync(join(ROOT, "scripts/docker.sh"), {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  }).trim();
+  return { ...process.env, DOCKER_CONFIG: config, DOCKER_BUILDKIT: "0", COMPOSE_BAKE: "false" };
+}
+
+export interface Prepared {
+  readonly env: NodeJS.ProcessEnv;
+  readonly baseImage: string;
+  readonly notes: string[];
+}
+
+/** Everything before `compose up`: Docker, build, dependencies, base image, env file, image build. */
+export function prepare(settings: StackSettings, say: (line: string) => void): Prepared {
+  const env = dockerEnv();
+  const run = (file: string, args: string[] = []) =>
+    execFileSync(file, args, {
+      cwd: ROOT,
+      env,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    }).trim();
+  say("building the runtime (npm run build)");
+  run(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"]);
+  run(join(ROOT, "harness/emulator/stage-deps.sh"));
+  const baseImage = run(join(ROOT, "scripts/base-image.sh"));
+  const { env: vars, limits } = composeEnv(settings, availableParallelism());
+  const notes = limits.capNote ? [limits.capNote] : [];
+  const file = {
+    ...vars,
+    BASE_IMAGE: baseImage,
+    MODELS_DIR: settings.modelsDir,
+    ...(settings.sdModel ? { SD_MODEL: settings.sdModel } : {}),
+  };
+  mkdirSync(join(ROOT, ".cache"), { recursive: true });
+  writeFileSync(
+    ENV_FILE,
+    `${Object.entries(file)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n")}\n`,
+  );
+  say(`building the function image on ${baseImage}`);
+  compose(env, ["build", "function"], "inherit");
+  return { env, baseImage, notes };
+}
+
+/** Runs `docker compose` for this project; throws with the exit code when it fails. */
+export function compose(env: NodeJS.ProcessEnv, args: string[], stdio: "inherit" | "pipe" = "pipe"): string {
+  const result = spawnSync(
+    "docker",
+    ["compose", "--project-directory", ROOT, "--env-file", ENV_FILE, ...args],
+    {
+      cwd: ROOT,
+      env,
+      encoding: "utf8",
+      stdio: ["ignore", stdio, "inherit"],
+    },
+  );
+  if (result.status !== 0)
+    throw new Error(`docker compose ${args.join(" ")} exited with ${result.status ?? result.signal}`);
+  return result.stdout ?? "";
+}
+
+export function up(settings: StackSettings, say: (line: string) => void): Prepared {
+  const prepared = prepare(settings, say);
+  compose(prepared.env, ["up", "-d", "--wait"], "inherit");
+  return prepared;
+}
+
+export function down(): void {
+  const env = dockerEnv();
+  if (!existsSync(ENV_FILE)) {
+    mkdirSync(join(ROOT, ".cache"), { recursive: true });
+    writeFileSync(ENV_FILE, "");
+  }
+  compose(env, ["down", "--remove-orphans", "--volumes"], "inherit");
+}
