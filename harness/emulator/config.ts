@@ -3,6 +3,7 @@
  * (pure, no I/O): CPU share from memory (1,769 MB = 1 vCPU, at most 6 vCPU), capped by the cores this
  * machine has. compose-env.ts prints the result as the variables docker-compose.yml reads.
  */
+import { MB_PER_VCPU } from "../../runtime/config.ts";
 
 export interface FunctionConfig {
   /** 128..10240 MB */
@@ -22,7 +23,6 @@ export interface SandboxLimits {
   capNote?: string;
 }
 
-export const MB_PER_VCPU = 1769;
 export const MAX_VCPUS = 6;
 
 export const DEFAULT_CONFIG: FunctionConfig = { memoryMb: 10240, timeoutS: 300, ephemeralStorageMb: 512 };
