@@ -21,5 +21,6 @@ if [ -s reports/vitest.json ]; then
 else
   echo "== vitest wrote no report"; failed=$((failed + 1))
 fi
-echo "$passed passed, $failed failed, $skipped skipped"
+mkdir -p reports
+echo "$passed passed, $failed failed, $skipped skipped" | tee reports/summary.txt
 [ "$failed" -eq 0 ]
