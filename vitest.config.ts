@@ -13,9 +13,10 @@ export default defineConfig({
     reporters: ["default", "json"],
     outputFile: { json: "reports/vitest.json" },
     projects: [
-      { test: { name: "unit", include: ["test/unit/**/*.test.ts", "harness/**/*.test.ts"] } },
-      { test: { name: "integration", include: ["test/integration/**/*.test.ts"] } },
+      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts", "harness/**/*.test.ts"] } },
+      { extends: true, test: { name: "integration", include: ["test/integration/**/*.test.ts"] } },
       {
+        extends: true,
         test: {
           name: "emulator",
           include: ["test/emulator/**/*.test.ts"],
