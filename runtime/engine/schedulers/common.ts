@@ -1,7 +1,8 @@
 /**
- * Pieces every scheduler shares, mirroring diffusers 0.42 (and the torch / numpy numerics under it):
- * config reading with `from_config` semantics, the training noise schedule, timestep spacing, sigma
- * interpolation and the begin/step index bookkeeping of the sigma-indexed schedulers.
+ * Numerics every scheduler shares, mirroring diffusers 0.42 (and the torch / numpy numerics under it):
+ * config reading with `from_config` semantics, the training noise schedule, numpy helpers, sigma
+ * interpolation and timestep spacing. The family pieces live in sigma-family.ts and alpha-family.ts, the
+ * `Scheduler` objects' common shells in scheduler-shells.ts.
  *
  * Dtypes follow diffusers: torch tensors are float32, so every scalar or elementwise torch op is rounded
  * with `f32` (Math.fround) after each operation; numpy code paths run in float64 and are cast where
@@ -96,8 +97,14 @@ export class ConfigReader {
 }
 
 export type PredictionType = "epsilon" | "v_prediction" | "sample";
+export const PREDICTIONS: readonly PredictionType[] = ["epsilon", "v_prediction", "sample"];
 export type TimestepSpacing = "linspace" | "leading" | "trailing";
 export const SPACINGS: readonly TimestepSpacing[] = ["linspace", "leading", "trailing"];
+
+/** `prediction_type` (default "epsilon"), restricted to the kinds the class implements. */
+export function readPrediction(read: ConfigReader, allowed = PREDICTIONS): PredictionType {
+  return read.choice("prediction_type", "epsilon", allowed);
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // training noise schedule
@@ -107,6 +114,9 @@ export interface BetaDefaults {
   beta_end: number;
   beta_schedule: string;
 }
+
+/** The beta defaults of every class here but LCM. */
+export const LINEAR_BETAS: BetaDefaults = { beta_start: 0.0001, beta_end: 0.02, beta_schedule: "linear" };
 
 /**
  * `torch.linspace(start, end, steps, dtype=torch.float32)` bit for bit: torch's CPU kernel computes the
@@ -181,6 +191,11 @@ export function trainSigmas(acp: Float32Array): Float32Array {
   return acp.map((a) => f32(Math.sqrt(f32(f32(1 - a) / a))));
 }
 
+/** `(sigma**2 + 1) ** 0.5` in float32: the input scale of sigma-parameterised schedulers. */
+export function sigmaNorm(sigma: number): number {
+  return f32(Math.sqrt(f32(f32(sigma * sigma) + 1)));
+}
+
 /** `alphas_cumprod[t]` for an integer timestep, with diffusers' bounds. */
 export function alphaAt(acp: Float32Array, t: number): number {
   const a = acp[t];
@@ -237,7 +252,7 @@ export function npInterpIndex(x: number, ys: ArrayLike<number>): number {
 }
 
 /** diffusers' `_sigma_to_t` (numpy: float64 sigma against float32 log-sigmas). */
-export function sigmaToT(sigma: number, logSigmas: Float32Array): number {
+function sigmaToT(sigma: number, logSigmas: Float32Array): number {
   const logSigma = Math.log(Math.max(sigma, 1e-10));
   let low = 0;
   for (let i = 0; i < logSigmas.length; i++) if (logSigma - (logSigmas[i] as number) >= 0) low = i;
@@ -250,30 +265,60 @@ export function sigmaToT(sigma: number, logSigmas: Float32Array): number {
 }
 
 /** diffusers' `_convert_to_karras` (float64). */
-export function karrasSigmas(sigmaMin: number, sigmaMax: number, n: number): number[] {
+function karrasSigmas(sigmaMin: number, sigmaMax: number, n: number): number[] {
   const rho = 7;
   const minInv = sigmaMin ** (1 / rho);
   const maxInv = sigmaMax ** (1 / rho);
   return npLinspace(0, 1, n).map((r) => (maxInv + r * (minInv - maxInv)) ** rho);
 }
 
+/**
+ * `use_karras_sigmas`: the Karras ramp between `sigmaMin` and `sigmaMax` and the float64 timesteps
+ * `_sigma_to_t` maps it back to on the training sigmas (each class then rounds them its own way).
+ */
+export function karrasSchedule(
+  train: Float32Array,
+  sigmaMin: number,
+  sigmaMax: number,
+  steps: number,
+): { sigmas: number[]; timesteps: number[] } {
+  const logSigmas = train.map(Math.log);
+  const sigmas = karrasSigmas(sigmaMin, sigmaMax, steps);
+  return { sigmas, timesteps: sigmas.map((s) => sigmaToT(s, logSigmas)) };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // timestep spacing
+
+/**
+ * One spacing rule for both kinds of timestep: `onGrid` rounds the linspace grid and `cast` each result
+ * of the other two rules (np.float32 for the sigma schedulers, plain integers for DDIM / PNDM).
+ */
+function spacedTimesteps(
+  spacing: TimestepSpacing,
+  train: number,
+  n: number,
+  offset: number,
+  onGrid: (x: number) => number,
+  cast: (x: number) => number,
+): number[] {
+  if (spacing === "linspace")
+    return npLinspace(0, train - 1, n)
+      .map(onGrid)
+      .reverse();
+  if (spacing === "leading") {
+    const ratio = Math.floor(train / n);
+    return Array.from({ length: n }, (_, i) => cast(cast((n - 1 - i) * ratio) + offset));
+  }
+  return npArange(train, 0, -train / n).map((t) => cast(cast(roundHalfEven(t)) - 1));
+}
 
 /**
  * The float timesteps of LMS / Euler / Euler ancestral (`np.float32`, descending), before any Karras
  * remapping.
  */
 export function floatTimesteps(spacing: TimestepSpacing, train: number, n: number, offset: number): number[] {
-  if (spacing === "linspace")
-    return npLinspace(0, train - 1, n)
-      .map(f32)
-      .reverse();
-  if (spacing === "leading") {
-    const ratio = Math.floor(train / n);
-    return Array.from({ length: n }, (_, i) => f32(f32((n - 1 - i) * ratio) + offset));
-  }
-  return npArange(train, 0, -train / n).map((t) => f32(f32(roundHalfEven(t)) - 1));
+  return spacedTimesteps(spacing, train, n, offset, f32, f32);
 }
 
 /** The integer timesteps of DDIM (descending). PNDM uses the same values ascending. */
@@ -283,178 +328,5 @@ export function integerTimesteps(
   n: number,
   offset: number,
 ): number[] {
-  if (spacing === "linspace")
-    return npLinspace(0, train - 1, n)
-      .map(roundHalfEven)
-      .reverse();
-  if (spacing === "leading") {
-    const ratio = Math.floor(train / n);
-    return Array.from({ length: n }, (_, i) => (n - 1 - i) * ratio + offset);
-  }
-  return npArange(train, 0, -train / n).map((t) => roundHalfEven(t) - 1);
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// sigma-indexed bookkeeping (diffusers' `_step_index` / `_begin_index`)
-
-/**
- * diffusers' `index_for_timestep`: the second match when a timestep repeats (so img2img does not skip a
- * sigma). `lastIfMissing` is DPM-Solver's variant, which falls back to the final index.
- */
-export function indexForTimestep(timesteps: readonly number[], t: number, lastIfMissing = false): number {
-  const hits: number[] = [];
-  timesteps.forEach((v, i) => {
-    if (v === t) hits.push(i);
-  });
-  const hit = hits.length > 1 ? hits[1] : hits[0];
-  if (hit === undefined) {
-    if (lastIfMissing) return timesteps.length - 1;
-    throw new RangeError(`timestep ${t} is not in the schedule [${timesteps.join(", ")}]`);
-  }
-  return hit;
-}
-
-export class StepCursor {
-  readonly #timesteps: readonly number[];
-  readonly #lastIfMissing: boolean;
-  begin: number | null = null;
-  current: number | null = null;
-
-  constructor(timesteps: readonly number[], lastIfMissing = false) {
-    this.#timesteps = timesteps;
-    this.#lastIfMissing = lastIfMissing;
-  }
-
-  /** `_init_step_index` if needed; returns the step index in use. `index` is the caller's position. */
-  at(index: number): number {
-    if (this.current === null) {
-      const t = this.#timesteps[index];
-      if (t === undefined) throw new RangeError(`index ${index} is outside 0..${this.#timesteps.length - 1}`);
-      this.current = this.begin ?? indexForTimestep(this.#timesteps, t, this.#lastIfMissing);
-    }
-    return this.current;
-  }
-
-  advance(): void {
-    if (this.current === null) throw new Error("advance() before the step index was initialised");
-    this.current += 1;
-  }
-
-  /** The index `add_noise` resolves `t` to: by value before `set_begin_index`, else current or begin. */
-  forAddNoise(t: number): number {
-    if (this.begin === null) return indexForTimestep(this.#timesteps, t, this.#lastIfMissing);
-    return this.current ?? this.begin;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// shared elementwise pieces
-
-/** `sample / ((sigma**2 + 1) ** 0.5)` in float32. */
-export function scaleBySigma(sample: Float32Array, sigma: number): Float32Array {
-  const denom = f32(Math.sqrt(f32(f32(sigma * sigma) + 1)));
-  return sample.map((x) => f32(x / denom));
-}
-
-/** `sqrt(a_t) * x + sqrt(1 - a_t) * noise` (DDPM-style `add_noise` of DDIM / PNDM / LCM). */
-export function addNoiseAlpha(
-  acp: Float32Array,
-  original: Float32Array,
-  noise: Float32Array,
-  t: number,
-): Float32Array {
-  const a = alphaAt(acp, t);
-  const sa = f32(Math.sqrt(a));
-  const sb = f32(Math.sqrt(f32(1 - a)));
-  return original.map((x, i) => f32(f32(sa * x) + f32(sb * (noise[i] as number))));
-}
-
-/** `x0` from the model output for the alpha-parameterised schedulers (DDIM, LCM). */
-export function predictOriginal(
-  prediction: PredictionType,
-  alphaProd: number,
-  modelOutput: Float32Array,
-  sample: Float32Array,
-): Float32Array {
-  const sa = f32(Math.sqrt(alphaProd));
-  const sb = f32(Math.sqrt(f32(1 - alphaProd)));
-  if (prediction === "epsilon") {
-    return sample.map((x, i) => f32(f32(x - f32(sb * (modelOutput[i] as number))) / sa));
-  }
-  if (prediction === "v_prediction") {
-    return sample.map((x, i) => f32(f32(sa * x) - f32(sb * (modelOutput[i] as number))));
-  }
-  return Float32Array.from(modelOutput);
-}
-
-export function maxOf(values: ArrayLike<number>): number {
-  let m = -Infinity;
-  for (let i = 0; i < values.length; i++) m = Math.max(m, values[i] as number);
-  return m;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// k-diffusion style sigma schedules (LMS, Euler, Euler ancestral)
-
-export interface SigmaSchedule {
-  /** float32 timesteps, descending. */
-  timesteps: number[];
-  /** float32 sigmas, one per timestep plus the final sigma. */
-  sigmas: Float32Array;
-}
-
-export interface SigmaScheduleOptions {
-  spacing: TimestepSpacing;
-  train: number;
-  steps: number;
-  offset: number;
-  karras: boolean;
-  /** Euler's `sigma_min` / `sigma_max` overrides for the Karras ramp (null: the schedule's ends). */
-  karrasMin?: number | null;
-  karrasMax?: number | null;
-  finalSigma: number;
-}
-
-/** `set_timesteps` of LMS / Euler / Euler ancestral: interpolate train sigmas at the spaced timesteps. */
-export function sigmaSchedule(acp: Float32Array, o: SigmaScheduleOptions): SigmaSchedule {
-  let timesteps = floatTimesteps(o.spacing, o.train, o.steps, o.offset);
-  const train = trainSigmas(acp);
-  let sigmas = timesteps.map((t) => npInterpIndex(t, train));
-  if (o.karras) {
-    const logSigmas = train.map(Math.log);
-    sigmas = karrasSigmas(
-      o.karrasMin ?? (sigmas.at(-1) as number),
-      o.karrasMax ?? (sigmas[0] as number),
-      o.steps,
-    );
-    timesteps = sigmas.map((s) => f32(sigmaToT(s, logSigmas)));
-  }
-  return { timesteps, sigmas: Float32Array.from([...sigmas, o.finalSigma]) };
-}
-
-/** `init_noise_sigma` of the k-diffusion style schedulers. */
-export function kInitNoiseSigma(spacing: TimestepSpacing, sigmas: Float32Array): number {
-  const max = maxOf(sigmas);
-  return spacing === "leading" ? f32(Math.sqrt(f32(f32(max * max) + 1))) : max;
-}
-
-/** `x0` for the k-diffusion style schedulers (LMS, Euler ancestral; Euler with sigma_hat = sigma). */
-export function kPredictOriginal(
-  prediction: PredictionType,
-  sigma: number,
-  modelOutput: Float32Array,
-  sample: Float32Array,
-): Float32Array {
-  if (prediction === "epsilon") return sample.map((x, i) => f32(x - f32(sigma * (modelOutput[i] as number))));
-  if (prediction === "v_prediction") {
-    const c1 = f32(-sigma / f32(Math.sqrt(f32(f32(sigma * sigma) + 1))));
-    const c2 = f32(f32(sigma * sigma) + 1);
-    return sample.map((x, i) => f32(f32((modelOutput[i] as number) * c1) + f32(x / c2)));
-  }
-  return Float32Array.from(modelOutput);
-}
-
-/** `original + noise * sigma` (k-diffusion style `add_noise`). */
-export function addNoiseSigma(original: Float32Array, noise: Float32Array, sigma: number): Float32Array {
-  return original.map((x, i) => f32(x + f32((noise[i] as number) * sigma)));
+  return spacedTimesteps(spacing, train, n, offset, roundHalfEven, (x) => x);
 }

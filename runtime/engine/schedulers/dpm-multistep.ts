@@ -8,23 +8,24 @@ import {
   alphasCumprod,
   ConfigReader,
   f32,
-  karrasSigmas,
+  karrasSchedule,
+  LINEAR_BETAS,
   npArange,
   npInterpIndex,
   npLinspace,
-  type PredictionType,
+  readPrediction,
   roundHalfEven,
   SPACINGS,
-  StepCursor,
-  sigmaToT,
+  sigmaNorm,
   type TimestepSpacing,
   trainSigmas,
 } from "./common.ts";
-import type { NoiseSource, Scheduler, SchedulerConfig } from "./types.ts";
+import { cursorIndexed } from "./scheduler-shells.ts";
+import type { Scheduler, SchedulerConfig } from "./types.ts";
 
 /** `_sigma_to_alpha_sigma_t` in float32. */
 function alphaSigma(sigma: number): [number, number] {
-  const alpha = f32(1 / f32(Math.sqrt(f32(f32(sigma * sigma) + 1))));
+  const alpha = f32(1 / sigmaNorm(sigma));
   return [alpha, f32(sigma * alpha)];
 }
 
@@ -54,7 +55,7 @@ function dpmTimesteps(
 
 export function createDpmMultistep(config: SchedulerConfig, steps: number): Scheduler {
   const read = new ConfigReader(config, "DPMSolverMultistepScheduler");
-  const acp = alphasCumprod(read, { beta_start: 0.0001, beta_end: 0.02, beta_schedule: "linear" });
+  const acp = alphasCumprod(read, LINEAR_BETAS);
   const train = read.integer("num_train_timesteps", 1000);
   const solverOrder = read.integer("solver_order", 2);
   if (solverOrder < 1 || solverOrder > 3) {
@@ -62,11 +63,7 @@ export function createDpmMultistep(config: SchedulerConfig, steps: number): Sche
       `DPMSolverMultistepScheduler: config key "solver_order"=${solverOrder} must be 1, 2 or 3`,
     );
   }
-  const prediction = read.choice<PredictionType>("prediction_type", "epsilon", [
-    "epsilon",
-    "v_prediction",
-    "sample",
-  ]);
+  const prediction = readPrediction(read);
   read.unsupported("thresholding", false);
   read.choice("algorithm_type", "dpmsolver++", ["dpmsolver++", "deis"]); // diffusers maps "deis" to dpmsolver++
   const solverType = read.choice("solver_type", "midpoint", ["midpoint", "heun", "logrho", "bh1", "bh2"]);
@@ -95,9 +92,9 @@ export function createDpmMultistep(config: SchedulerConfig, steps: number): Sche
   let timesteps = dpmTimesteps(spacing, train, last, steps, offset);
   let sigmas64: number[];
   if (karras) {
-    const logSigmas = train32.map(Math.log);
-    sigmas64 = karrasSigmas(train32[0] as number, train32.at(-1) as number, steps);
-    timesteps = sigmas64.map((s) => sigmaToT(s, logSigmas));
+    const ramp = karrasSchedule(train32, train32[0] as number, train32.at(-1) as number, steps);
+    sigmas64 = ramp.sigmas;
+    timesteps = ramp.timesteps;
     const schedule = read.choice("beta_schedule", "linear", ["linear", "scaled_linear", "squaredcos_cap_v2"]);
     timesteps = timesteps.map((t) => Math.trunc(schedule !== "squaredcos_cap_v2" ? roundHalfEven(t) : t));
   } else {
@@ -105,7 +102,6 @@ export function createDpmMultistep(config: SchedulerConfig, steps: number): Sche
   }
   const sigmas = Float32Array.from([...sigmas64, finalType === "zero" ? 0 : (train32[0] as number)]);
   const n = timesteps.length;
-  const cursor = new StepCursor(timesteps, true);
   const outputs: (Float32Array | null)[] = new Array(solverOrder).fill(null);
   let lowerOrderNums = 0;
 
@@ -118,31 +114,32 @@ export function createDpmMultistep(config: SchedulerConfig, steps: number): Sche
     return sample.map((x, i) => f32(f32(alpha * x) - f32(sigma * (modelOutput[i] as number))));
   };
 
+  /** alpha_t, sigma_t and lambda_t at `sigmas[k]`. */
+  const point = (k: number) => {
+    const [alpha, sigma] = alphaSigma(sigmas[k] as number);
+    return { alpha, sigma, lambda: lambdaOf(alpha, sigma) };
+  };
+
+  /** What every order uses at step `si`: the target and current points, h, and the first-order terms. */
+  const stepTerms = (si: number) => {
+    const target = point(si + 1);
+    const s0 = point(si);
+    const h = f32(target.lambda - s0.lambda);
+    const em1 = f32(f32(Math.exp(-h)) - 1);
+    return { target, s0, h, em1, a: f32(target.sigma / s0.sigma), b: f32(target.alpha * em1) };
+  };
+
   const firstOrder = (m: Float32Array, sample: Float32Array, si: number): Float32Array => {
-    const [alphaT, sigmaT] = alphaSigma(sigmas[si + 1] as number);
-    const [alphaS, sigmaS] = alphaSigma(sigmas[si] as number);
-    const h = f32(lambdaOf(alphaT, sigmaT) - lambdaOf(alphaS, sigmaS));
-    const a = f32(sigmaT / sigmaS);
-    const b = f32(alphaT * f32(f32(Math.exp(-h)) - 1));
+    const { a, b } = stepTerms(si);
     return sample.map((x, i) => f32(f32(a * x) - f32(b * (m[i] as number))));
   };
 
   const secondOrder = (sample: Float32Array, si: number): Float32Array => {
     const m0 = outputs[solverOrder - 1] as Float32Array;
     const m1 = outputs[solverOrder - 2] as Float32Array;
-    const [alphaT, sigmaT] = alphaSigma(sigmas[si + 1] as number);
-    const [alphaS0, sigmaS0] = alphaSigma(sigmas[si] as number);
-    const [alphaS1, sigmaS1] = alphaSigma(sigmas[si - 1] as number);
-    const lambdaT = lambdaOf(alphaT, sigmaT);
-    const lambdaS0 = lambdaOf(alphaS0, sigmaS0);
-    const lambdaS1 = lambdaOf(alphaS1, sigmaS1);
-    const h = f32(lambdaT - lambdaS0);
-    const h0 = f32(lambdaS0 - lambdaS1);
-    const invR0 = f32(1 / f32(h0 / h));
-    const em1 = f32(f32(Math.exp(-h)) - 1);
-    const a = f32(sigmaT / sigmaS0);
-    const b = f32(alphaT * em1);
-    const c = heun ? f32(alphaT * f32(f32(em1 / h) + 1)) : f32(0.5 * f32(alphaT * em1));
+    const { target, s0, h, em1, a, b } = stepTerms(si);
+    const invR0 = f32(1 / f32(f32(s0.lambda - point(si - 1).lambda) / h));
+    const c = heun ? f32(target.alpha * f32(f32(em1 / h) + 1)) : f32(0.5 * f32(target.alpha * em1));
     return sample.map((x, i) => {
       const d0 = m0[i] as number;
       const d1 = f32(invR0 * f32(d0 - (m1[i] as number)));
@@ -155,27 +152,17 @@ export function createDpmMultistep(config: SchedulerConfig, steps: number): Sche
     const m0 = outputs[solverOrder - 1] as Float32Array;
     const m1 = outputs[solverOrder - 2] as Float32Array;
     const m2 = outputs[solverOrder - 3] as Float32Array;
-    const [alphaT, sigmaT] = alphaSigma(sigmas[si + 1] as number);
-    const [alphaS0, sigmaS0] = alphaSigma(sigmas[si] as number);
-    const [alphaS1, sigmaS1] = alphaSigma(sigmas[si - 1] as number);
-    const [alphaS2, sigmaS2] = alphaSigma(sigmas[si - 2] as number);
-    const lambdaT = lambdaOf(alphaT, sigmaT);
-    const lambdaS0 = lambdaOf(alphaS0, sigmaS0);
-    const lambdaS1 = lambdaOf(alphaS1, sigmaS1);
-    const lambdaS2 = lambdaOf(alphaS2, sigmaS2);
-    const h = f32(lambdaT - lambdaS0);
-    const r0 = f32(f32(lambdaS0 - lambdaS1) / h);
-    const r1 = f32(f32(lambdaS1 - lambdaS2) / h);
+    const { target, s0, h, em1, a, b } = stepTerms(si);
+    const lambdaS1 = point(si - 1).lambda;
+    const r0 = f32(f32(s0.lambda - lambdaS1) / h);
+    const r1 = f32(f32(lambdaS1 - point(si - 2).lambda) / h);
     const invR0 = f32(1 / r0);
     const invR1 = f32(1 / r1);
     const r01 = f32(r0 + r1);
     const w = f32(r0 / r01);
     const invR01 = f32(1 / r01);
-    const em1 = f32(f32(Math.exp(-h)) - 1);
-    const a = f32(sigmaT / sigmaS0);
-    const b = f32(alphaT * em1);
-    const c = f32(alphaT * f32(f32(em1 / h) + 1));
-    const d = f32(alphaT * f32(f32(f32(em1 + h) / f32(h * h)) - 0.5));
+    const c = f32(target.alpha * f32(f32(em1 / h) + 1));
+    const d = f32(target.alpha * f32(f32(f32(em1 + h) / f32(h * h)) - 0.5));
     return sample.map((x, i) => {
       const v0 = m0[i] as number;
       const v1 = m1[i] as number;
@@ -188,19 +175,11 @@ export function createDpmMultistep(config: SchedulerConfig, steps: number): Sche
     });
   };
 
-  return {
+  return cursorIndexed({
     name: "dpmpp_2m",
     timesteps,
-    order: 1,
-    initNoiseSigma: 1,
-    setBeginIndex(index: number) {
-      cursor.begin = index;
-    },
-    scaleModelInput(sample: Float32Array) {
-      return sample;
-    },
-    step(modelOutput: Float32Array, index: number, sample: Float32Array, _noise: NoiseSource) {
-      const si = cursor.at(index);
+    lastIfMissing: true,
+    step({ modelOutput, sample, stepIndex: si }) {
       const finalFirst =
         si === n - 1 && (eulerAtFinal || (lowerOrderFinal && n < 15) || finalType === "zero");
       const finalSecond = si === n - 2 && lowerOrderFinal && n < 15;
@@ -212,12 +191,11 @@ export function createDpmMultistep(config: SchedulerConfig, steps: number): Sche
       else if (solverOrder === 2 || lowerOrderNums < 2 || finalSecond) prev = secondOrder(sample, si);
       else prev = thirdOrder(sample, si);
       if (lowerOrderNums < solverOrder) lowerOrderNums += 1;
-      cursor.advance();
       return prev;
     },
-    addNoise(original: Float32Array, noise: Float32Array, t: number) {
+    addNoise(original, noise, t, cursor) {
       const [alpha, sigma] = alphaSigma(sigmas[cursor.forAddNoise(t)] as number);
       return original.map((x, i) => f32(f32(alpha * x) + f32(sigma * (noise[i] as number))));
     },
-  };
+  });
 }

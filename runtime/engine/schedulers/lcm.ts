@@ -4,18 +4,10 @@
  * Timesteps follow `set_timesteps(n)` with strength 1, which is what the StableDiffusion pipelines call.
  */
 
-import {
-  addNoiseAlpha,
-  alphaAt,
-  alphasCumprod,
-  ConfigReader,
-  f32,
-  npLinspace,
-  type PredictionType,
-  predictOriginal,
-  StepCursor,
-} from "./common.ts";
-import type { NoiseSource, Scheduler, SchedulerConfig } from "./types.ts";
+import { mixWithNoise, predictOriginal, readAlphaSetup, readClip } from "./alpha-family.ts";
+import { alphaAt, f32, npLinspace } from "./common.ts";
+import { cursorIndexed } from "./scheduler-shells.ts";
+import type { Scheduler, SchedulerConfig } from "./types.ts";
 
 const SIGMA_DATA = 0.5;
 
@@ -37,56 +29,31 @@ function lcmTimesteps(train: number, originalSteps: number, steps: number): numb
 }
 
 export function createLcm(config: SchedulerConfig, steps: number): Scheduler {
-  const read = new ConfigReader(config, "LCMScheduler");
-  const acp = alphasCumprod(read, { beta_start: 0.00085, beta_end: 0.012, beta_schedule: "scaled_linear" });
-  read.unsupported("thresholding", false);
-  const train = read.integer("num_train_timesteps", 1000);
-  const prediction = read.choice<PredictionType>("prediction_type", "epsilon", [
-    "epsilon",
-    "v_prediction",
-    "sample",
-  ]);
-  const clip = read.boolean("clip_sample", false);
-  const clipRange = f32(read.number("clip_sample_range", 1));
-  const finalAlpha = read.boolean("set_alpha_to_one", true) ? 1 : (acp[0] as number);
+  const { read, acp, train, prediction, alphaPrev, addNoise } = readAlphaSetup(config, {
+    owner: "LCMScheduler",
+    betas: { beta_start: 0.00085, beta_end: 0.012, beta_schedule: "scaled_linear" },
+    alphaToOne: true,
+    thresholding: true,
+  });
+  const clip = readClip(read, false);
   const scaling = f32(read.number("timestep_scaling", 10));
   const timesteps = lcmTimesteps(train, read.integer("original_inference_steps", 50), steps);
-  const cursor = new StepCursor(timesteps);
 
-  return {
+  return cursorIndexed({
     name: "lcm",
     timesteps,
-    order: 1,
-    initNoiseSigma: 1,
-    setBeginIndex(index: number) {
-      cursor.begin = index;
-    },
-    scaleModelInput(sample: Float32Array) {
-      return sample;
-    },
-    step(modelOutput: Float32Array, index: number, sample: Float32Array, noise: NoiseSource, shape) {
-      const si = cursor.at(index);
+    step({ modelOutput, sample, noise, shape, index, stepIndex: si }) {
       const t = timesteps[index] as number;
-      const prevT = timesteps[si + 1] ?? t;
-      const alphaT = alphaAt(acp, t);
-      const alphaPrev = prevT >= 0 ? alphaAt(acp, prevT) : finalAlpha;
       // get_scalings_for_boundary_condition_discrete, as float32 tensor ops (0.25 / x is reciprocal * 0.25)
       const scaled = f32(f32(t) * scaling);
       const scaled2 = f32(f32(scaled * scaled) + SIGMA_DATA ** 2);
       const cSkip = f32(f32(1 / scaled2) * SIGMA_DATA ** 2);
       const cOut = f32(scaled / f32(Math.sqrt(scaled2)));
-      let x0 = predictOriginal(prediction, alphaT, modelOutput, sample);
-      if (clip) x0 = x0.map((v) => Math.min(Math.max(v, -clipRange), clipRange));
+      const x0 = clip(predictOriginal(prediction, alphaAt(acp, t), modelOutput, sample));
       const denoised = x0.map((v, i) => f32(f32(cOut * v) + f32(cSkip * (sample[i] as number))));
-      cursor.advance();
       if (si === steps - 1) return denoised;
-      const eps = noise.randn(shape);
-      const sa = f32(Math.sqrt(alphaPrev));
-      const sb = f32(Math.sqrt(f32(1 - alphaPrev)));
-      return denoised.map((v, i) => f32(f32(sa * v) + f32(sb * (eps[i] as number))));
+      return mixWithNoise(alphaPrev(timesteps[si + 1] ?? t), denoised, noise.randn(shape));
     },
-    addNoise(original: Float32Array, noise: Float32Array, t: number) {
-      return addNoiseAlpha(acp, original, noise, t);
-    },
-  };
+    addNoise,
+  });
 }

@@ -1,19 +1,8 @@
 /** LMSDiscreteScheduler (diffusers 0.42): linear multistep on k-diffusion sigmas, order-4 history. */
 
-import {
-  addNoiseSigma,
-  alphasCumprod,
-  ConfigReader,
-  f32,
-  kInitNoiseSigma,
-  kPredictOriginal,
-  type PredictionType,
-  SPACINGS,
-  StepCursor,
-  scaleBySigma,
-  sigmaSchedule,
-} from "./common.ts";
-import type { NoiseSource, Scheduler, SchedulerConfig } from "./types.ts";
+import { f32 } from "./common.ts";
+import { createSigmaScheduler } from "./sigma-family.ts";
+import type { Scheduler, SchedulerConfig } from "./types.ts";
 
 const LMS_ORDER = 4;
 
@@ -47,58 +36,31 @@ export function lmsCoefficient(sigmas: Float32Array, order: number, t: number, c
 }
 
 export function createLms(config: SchedulerConfig, steps: number): Scheduler {
-  const read = new ConfigReader(config, "LMSDiscreteScheduler");
-  const acp = alphasCumprod(read, { beta_start: 0.0001, beta_end: 0.02, beta_schedule: "linear" });
-  read.unsupported("use_exponential_sigmas", false);
-  read.unsupported("use_beta_sigmas", false);
-  const prediction = read.choice<PredictionType>("prediction_type", "epsilon", [
-    "epsilon",
-    "v_prediction",
-    "sample",
-  ]);
-  const spacing = read.choice("timestep_spacing", "linspace", SPACINGS);
-  const { timesteps, sigmas } = sigmaSchedule(acp, {
-    spacing,
-    train: read.integer("num_train_timesteps", 1000),
+  return createSigmaScheduler(
+    {
+      name: "lms",
+      owner: "LMSDiscreteScheduler",
+      karrasOption: true,
+      makeStep(sigmas) {
+        const derivatives: Float32Array[] = [];
+        return ({ sample, derivative, stepIndex: si }) => {
+          derivatives.push(derivative);
+          if (derivatives.length > LMS_ORDER) derivatives.shift();
+          const order = Math.min(si + 1, LMS_ORDER);
+          // zip(coeffs, reversed(derivatives)) stops at the shorter list (img2img starts with one derivative)
+          const terms = Math.min(order, derivatives.length);
+          const acc = new Float32Array(sample.length);
+          for (let k = 0; k < terms; k++) {
+            const coeff = f32(lmsCoefficient(sigmas, order, si, k));
+            const d = derivatives[derivatives.length - 1 - k] as Float32Array;
+            for (let i = 0; i < acc.length; i++)
+              acc[i] = f32((acc[i] as number) + f32(coeff * (d[i] as number)));
+          }
+          return sample.map((x, i) => f32(x + (acc[i] as number)));
+        };
+      },
+    },
+    config,
     steps,
-    offset: read.integer("steps_offset", 0),
-    karras: read.boolean("use_karras_sigmas", false),
-    finalSigma: 0,
-  });
-  const cursor = new StepCursor(timesteps);
-  const derivatives: Float32Array[] = [];
-
-  return {
-    name: "lms",
-    timesteps,
-    order: 1,
-    initNoiseSigma: kInitNoiseSigma(spacing, sigmas),
-    setBeginIndex(index: number) {
-      cursor.begin = index;
-    },
-    scaleModelInput(sample: Float32Array, index: number) {
-      return scaleBySigma(sample, sigmas[cursor.at(index)] as number);
-    },
-    step(modelOutput: Float32Array, index: number, sample: Float32Array, _noise: NoiseSource) {
-      const si = cursor.at(index);
-      const sigma = sigmas[si] as number;
-      const pred = kPredictOriginal(prediction, sigma, modelOutput, sample);
-      derivatives.push(sample.map((x, i) => f32(f32(x - (pred[i] as number)) / sigma)));
-      if (derivatives.length > LMS_ORDER) derivatives.shift();
-      const order = Math.min(si + 1, LMS_ORDER);
-      // zip(coeffs, reversed(derivatives)) stops at the shorter list (img2img starts with one derivative)
-      const terms = Math.min(order, derivatives.length);
-      const acc = new Float32Array(sample.length);
-      for (let k = 0; k < terms; k++) {
-        const coeff = f32(lmsCoefficient(sigmas, order, si, k));
-        const d = derivatives[derivatives.length - 1 - k] as Float32Array;
-        for (let i = 0; i < acc.length; i++) acc[i] = f32((acc[i] as number) + f32(coeff * (d[i] as number)));
-      }
-      cursor.advance();
-      return sample.map((x, i) => f32(x + (acc[i] as number)));
-    },
-    addNoise(original: Float32Array, noise: Float32Array, t: number) {
-      return addNoiseSigma(original, noise, sigmas[cursor.forAddNoise(t)] as number);
-    },
-  };
+  );
 }

@@ -3,16 +3,10 @@
  * multistep on the `ets` history. Stateful through its own counter, like diffusers (no begin index).
  */
 
-import {
-  addNoiseAlpha,
-  alphaAt,
-  alphasCumprod,
-  ConfigReader,
-  f32,
-  integerTimesteps,
-  SPACINGS,
-} from "./common.ts";
-import type { NoiseSource, Scheduler, SchedulerConfig } from "./types.ts";
+import { predictEpsilon, readAlphaSetup, readIntegerTimesteps } from "./alpha-family.ts";
+import { alphaAt, f32 } from "./common.ts";
+import { timestepIndexed } from "./scheduler-shells.ts";
+import type { Scheduler, SchedulerConfig } from "./types.ts";
 
 const PNDM_ORDER = 4;
 
@@ -41,14 +35,14 @@ function pndmTimesteps(ascending: number[], skipPrk: boolean, train: number, ste
 }
 
 export function createPndm(config: SchedulerConfig, steps: number): Scheduler {
-  const read = new ConfigReader(config, "PNDMScheduler");
-  const acp = alphasCumprod(read, { beta_start: 0.0001, beta_end: 0.02, beta_schedule: "linear" });
-  const train = read.integer("num_train_timesteps", 1000);
-  const prediction = read.choice("prediction_type", "epsilon", ["epsilon", "v_prediction"]);
+  const { read, acp, train, prediction, alphaPrev, addNoise } = readAlphaSetup(config, {
+    owner: "PNDMScheduler",
+    predictions: ["epsilon", "v_prediction"],
+    alphaToOne: false,
+    thresholding: false,
+  });
   const skipPrk = read.boolean("skip_prk_steps", false);
-  const finalAlpha = read.boolean("set_alpha_to_one", false) ? 1 : (acp[0] as number);
-  const spacing = read.choice("timestep_spacing", "leading", SPACINGS);
-  const ascending = integerTimesteps(spacing, train, steps, read.integer("steps_offset", 0)).reverse();
+  const ascending = readIntegerTimesteps(read, train, steps).reverse();
   const { prk, plms } = pndmTimesteps(ascending, skipPrk, train, steps);
   const timesteps = [...prk, ...plms];
   const stride = Math.floor(train / steps);
@@ -60,20 +54,15 @@ export function createPndm(config: SchedulerConfig, steps: number): Scheduler {
 
   const prevSample = (sample: Float32Array, t: number, prevT: number, modelOutput: Float32Array) => {
     const alphaT = alphaAt(acp, t);
-    const alphaPrev = prevT >= 0 ? alphaAt(acp, prevT) : finalAlpha;
+    const alphaPrevT = alphaPrev(prevT);
     const betaT = f32(1 - alphaT);
-    const betaPrev = f32(1 - alphaPrev);
-    let eps = modelOutput;
-    if (prediction === "v_prediction") {
-      const sa = f32(Math.sqrt(alphaT));
-      const sb = f32(Math.sqrt(betaT));
-      eps = modelOutput.map((m, i) => f32(f32(sa * m) + f32(sb * (sample[i] as number))));
-    }
-    const sampleCoeff = f32(Math.sqrt(f32(alphaPrev / alphaT)));
+    const betaPrev = f32(1 - alphaPrevT);
+    const eps = predictEpsilon(prediction, alphaT, modelOutput, sample);
+    const sampleCoeff = f32(Math.sqrt(f32(alphaPrevT / alphaT)));
     const denom = f32(
-      f32(alphaT * f32(Math.sqrt(betaPrev))) + f32(Math.sqrt(f32(f32(alphaT * betaT) * alphaPrev))),
+      f32(alphaT * f32(Math.sqrt(betaPrev))) + f32(Math.sqrt(f32(f32(alphaT * betaT) * alphaPrevT))),
     );
-    const diff = f32(alphaPrev - alphaT);
+    const diff = f32(alphaPrevT - alphaT);
     return sample.map((x, i) => f32(f32(sampleCoeff * x) - f32(f32(diff * (eps[i] as number)) / denom)));
   };
 
@@ -147,26 +136,14 @@ export function createPndm(config: SchedulerConfig, steps: number): Scheduler {
     return result;
   };
 
-  return {
+  return timestepIndexed({
     name: "pndm",
     timesteps,
-    order: 1,
-    initNoiseSigma: 1,
-    setBeginIndex() {
-      // PNDMScheduler has no set_begin_index: its state is the step counter, which starts at 0
-    },
-    scaleModelInput(sample: Float32Array) {
-      return sample;
-    },
-    step(modelOutput: Float32Array, index: number, sample: Float32Array, _noise: NoiseSource) {
-      const t = timesteps[index];
-      if (t === undefined) throw new RangeError(`index ${index} is outside 0..${timesteps.length - 1}`);
+    step(modelOutput, t, sample) {
       return counter < prk.length && !skipPrk
         ? stepPrk(modelOutput, t, sample)
         : stepPlms(modelOutput, t, sample);
     },
-    addNoise(original: Float32Array, noise: Float32Array, t: number) {
-      return addNoiseAlpha(acp, original, noise, t);
-    },
-  };
+    addNoise,
+  });
 }
