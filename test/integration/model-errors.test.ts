@@ -21,7 +21,9 @@ describe("model folder errors", () => {
     writeFileSync(join(dir, "unet/model.onnx"), "not onnx");
     await expect(loadModel(dir, { threads: 1 })).rejects.toMatchObject({
       code: "MODEL_INVALID",
-      message: expect.stringMatching(new RegExp(`^${join(dir, "unet/model.onnx")} is not a loadable ONNX model: `)),
+      message: expect.stringMatching(
+        new RegExp(`^${join(dir, "unet/model.onnx")} is not a loadable ONNX model: `),
+      ),
     });
   });
 

@@ -1,0 +1,241 @@
+/**
+ * The golden gate's verdicts, pure (no I/O): one discriminated union `Outcome`, and the functions that
+ * reach it from decoded RGBA pixels and engine sidecars. A case passes when pixelmatch (per-pixel YIQ
+ * threshold) finds few differing pixels overall (a whole-image budget) AND no dense cluster of them (the
+ * most differing pixels in any `window`×`window` square), so scattered float noise from another CPU
+ * passes while a real change — a blob, a shifted region, a different image — fails.
+ */
+import pixelmatch from "pixelmatch";
+
+/** Decoded pixels, 4 bytes (RGBA) per pixel, row-major. */
+export interface RgbaImage {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+}
+
+export interface CompareOptions {
+  /** pixelmatch's per-pixel threshold (0..1, YIQ distance); smaller is stricter. */
+  readonly threshold: number;
+  /** Count pixels pixelmatch would call anti-aliasing as differences too (generated images have no AA). */
+  readonly includeAA: boolean;
+  /** Whole-image budget: at most this fraction of pixels may differ. */
+  readonly maxDiffRatio: number;
+  /** Side of the square window of the dense-region check. */
+  readonly window: number;
+  /** At most this many differing pixels in any window. */
+  readonly maxWindowDiff: number;
+}
+
+export const DEFAULT_COMPARE_OPTIONS: CompareOptions = {
+  threshold: 0.1,
+  includeAA: true,
+  maxDiffRatio: 0.01,
+  window: 8,
+  maxWindowDiff: 8,
+};
+
+/** Where the differing pixels are densest. */
+export interface DensestWindow {
+  readonly x: number;
+  readonly y: number;
+  readonly size: number;
+  readonly count: number;
+}
+
+export interface PixelStats {
+  readonly count: number;
+  readonly total: number;
+  readonly ratio: number;
+  readonly densest: DensestWindow;
+  /** Which limits the difference breaks (empty when within both). */
+  readonly exceeded: readonly ("budget" | "dense")[];
+}
+
+export interface FieldDiff {
+  readonly field: string;
+  readonly expected: unknown;
+  readonly actual: unknown;
+}
+
+export type Outcome =
+  | { readonly kind: "match"; readonly pixels: PixelStats }
+  | { readonly kind: "missing-golden" }
+  | {
+      readonly kind: "size-mismatch";
+      readonly expected: { readonly width: number; readonly height: number };
+      readonly actual: { readonly width: number; readonly height: number };
+    }
+  | { readonly kind: "pixel-diff"; readonly pixels: PixelStats }
+  /** The golden was made by another engine or for another request; `pixels` when sizes allow comparing. */
+  | { readonly kind: "engine-mismatch"; readonly fields: readonly FieldDiff[]; readonly pixels?: PixelStats }
+  /** Two runs of the case on this machine gave different pixels: no golden can pin it. */
+  | { readonly kind: "unstable"; readonly differingPixels: number; readonly total: number }
+  /** The case could not run (the function answered an error, the endpoint is down). */
+  | { readonly kind: "error"; readonly message: string };
+
+export type OutcomeKind = Outcome["kind"];
+
+export interface PixelComparison {
+  readonly stats: PixelStats;
+  /** pixelmatch's diff picture: the expected image faded, differing pixels red. */
+  readonly diff: RgbaImage;
+}
+
+/** pixelmatch plus the budget and dense-region checks; undefined when the sizes differ. */
+export function comparePixels(
+  expected: RgbaImage,
+  actual: RgbaImage,
+  options: CompareOptions = DEFAULT_COMPARE_OPTIONS,
+): PixelComparison | undefined {
+  if (expected.width !== actual.width || expected.height !== actual.height) return undefined;
+  const { width, height } = expected;
+  const pm = { threshold: options.threshold, includeAA: options.includeAA };
+  const mask = new Uint8Array(width * height * 4);
+  const count = pixelmatch(expected.data, actual.data, mask, width, height, { ...pm, diffMask: true });
+  const picture = new Uint8Array(width * height * 4);
+  pixelmatch(expected.data, actual.data, picture, width, height, pm);
+  const differs = new Uint8Array(width * height);
+  for (let i = 0; i < differs.length; i++) differs[i] = (mask[i * 4 + 3] as number) > 0 ? 1 : 0;
+  const total = width * height;
+  const densest = densestWindow(differs, width, height, options.window);
+  const exceeded: ("budget" | "dense")[] = [];
+  if (count / total > options.maxDiffRatio) exceeded.push("budget");
+  if (densest.count > options.maxWindowDiff) exceeded.push("dense");
+  return {
+    stats: { count, total, ratio: count / total, densest, exceeded },
+    diff: { width, height, data: picture },
+  };
+}
+
+/** The window (clipped to the image) holding the most set cells of a 0/1 mask, via a summed-area table. */
+export function densestWindow(mask: Uint8Array, width: number, height: number, size: number): DensestWindow {
+  const w = Math.min(size, width);
+  const h = Math.min(size, height);
+  const sat = new Uint32Array((width + 1) * (height + 1));
+  for (let y = 0; y < height; y++) {
+    let row = 0;
+    for (let x = 0; x < width; x++) {
+      row += mask[y * width + x] as number;
+      sat[(y + 1) * (width + 1) + x + 1] = (sat[y * (width + 1) + x + 1] as number) + row;
+    }
+  }
+  const at = (x: number, y: number) => sat[y * (width + 1) + x] as number;
+  let best: DensestWindow = { x: 0, y: 0, size, count: 0 };
+  for (let y = 0; y + h <= height; y++) {
+    for (let x = 0; x + w <= width; x++) {
+      const count = at(x + w, y + h) - at(x, y + h) - at(x + w, y) + at(x, y);
+      if (count > best.count) best = { x, y, size, count };
+    }
+  }
+  return best;
+}
+
+/** Differing fields between the golden's recorded engine and this run's (both flattened to paths). */
+export function compareEngine(
+  expected: Readonly<Record<string, unknown>>,
+  actual: Readonly<Record<string, unknown>>,
+  fields: readonly string[],
+): FieldDiff[] {
+  const diffs: FieldDiff[] = [];
+  for (const field of fields) {
+    const e = expected[field];
+    const a = actual[field];
+    if (JSON.stringify(e) !== JSON.stringify(a)) diffs.push({ field, expected: e, actual: a });
+  }
+  return diffs;
+}
+
+export interface Verdict {
+  readonly outcome: Outcome;
+  readonly diff?: RgbaImage;
+}
+
+/**
+ * The outcome for one case: golden image and engine record (undefined when missing) vs this run's.
+ * Engine differences win (the golden no longer describes this engine or request), then size, then pixels.
+ */
+export function judge(
+  golden: { readonly image: RgbaImage; readonly engine: Readonly<Record<string, unknown>> } | undefined,
+  actual: { readonly image: RgbaImage; readonly engine: Readonly<Record<string, unknown>> },
+  engineFields: readonly string[],
+  options: CompareOptions = DEFAULT_COMPARE_OPTIONS,
+): Verdict {
+  if (!golden) return { outcome: { kind: "missing-golden" } };
+  const fields = compareEngine(golden.engine, actual.engine, engineFields);
+  const compared = comparePixels(golden.image, actual.image, options);
+  if (fields.length > 0) {
+    return compared
+      ? { outcome: { kind: "engine-mismatch", fields, pixels: compared.stats }, diff: compared.diff }
+      : { outcome: { kind: "engine-mismatch", fields } };
+  }
+  if (!compared) {
+    return {
+      outcome: {
+        kind: "size-mismatch",
+        expected: { width: golden.image.width, height: golden.image.height },
+        actual: { width: actual.image.width, height: actual.image.height },
+      },
+    };
+  }
+  const kind = compared.stats.exceeded.length === 0 ? "match" : "pixel-diff";
+  return { outcome: { kind, pixels: compared.stats }, diff: compared.diff };
+}
+
+/** Two runs of one case on one machine: undefined when identical, else the unstable outcome. */
+export function checkStable(first: RgbaImage, second: RgbaImage): Outcome | undefined {
+  const total = first.width * first.height;
+  if (first.width !== second.width || first.height !== second.height)
+    return { kind: "unstable", differingPixels: total, total };
+  let differing = 0;
+  for (let i = 0; i < total; i++) {
+    const o = i * 4;
+    if (
+      first.data[o] !== second.data[o] ||
+      first.data[o + 1] !== second.data[o + 1] ||
+      first.data[o + 2] !== second.data[o + 2] ||
+      first.data[o + 3] !== second.data[o + 3]
+    )
+      differing++;
+  }
+  return differing === 0 ? undefined : { kind: "unstable", differingPixels: differing, total };
+}
+
+/** One line a person reads: what differs, with the numbers, against which limit. */
+export function describeOutcome(outcome: Outcome, options: CompareOptions = DEFAULT_COMPARE_OPTIONS): string {
+  switch (outcome.kind) {
+    case "match":
+      return outcome.pixels.count === 0
+        ? "match (identical pixels)"
+        : `match (${describePixels(outcome.pixels, options)}, within limits)`;
+    case "missing-golden":
+      return "no golden image — create it with --update missing";
+    case "size-mismatch":
+      return `size ${outcome.actual.width}x${outcome.actual.height}, golden is ${outcome.expected.width}x${outcome.expected.height}`;
+    case "pixel-diff":
+      return `${describePixels(outcome.pixels, options)} — over ${outcome.pixels.exceeded
+        .map((e) =>
+          e === "budget"
+            ? `the budget of ${pct(options.maxDiffRatio)}`
+            : `${options.maxWindowDiff} per ${options.window}x${options.window} window`,
+        )
+        .join(" and ")}`;
+    case "engine-mismatch":
+      return `golden made by another engine or request: ${outcome.fields
+        .map((f) => `${f.field} ${JSON.stringify(f.expected)} → ${JSON.stringify(f.actual)}`)
+        .join(", ")}${outcome.pixels ? `; ${describePixels(outcome.pixels, options)}` : ""}`;
+    case "unstable":
+      return `two runs on this machine differ in ${outcome.differingPixels} of ${outcome.total} pixels — the pipeline is not deterministic`;
+    case "error":
+      return `could not run: ${outcome.message}`;
+  }
+}
+
+function describePixels(p: PixelStats, options: CompareOptions): string {
+  const d = p.densest;
+  return `${p.count} of ${p.total} pixels differ (${pct(p.ratio)}), densest ${options.window}x${options.window} window ${d.count} at (${d.x},${d.y})`;
+}
+
+function pct(r: number): string {
+  return `${(r * 100).toFixed(r < 0.001 && r > 0 ? 3 : 2)}%`;
+}

@@ -1,0 +1,97 @@
+// The golden gate end to end: every case of fixtures/golden/cases.json through the function image under
+// the real RIE (a LambdaContainer on a random port) matches its committed golden, twice in a row; and a
+// perturbed pipeline (a scratch copy of runtime/ with the classifier-free guidance formula changed) fails
+// the gate naming the case with a pixel-diff outcome, while a case without guidance still matches.
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { StartedTestContainer } from "testcontainers";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { invokeUrl, LambdaContainer } from "../../harness/emulator/lambda-container.ts";
+import { ROOT } from "../../harness/emulator/stack.ts";
+import { emulatorTarget, loadCases, localTarget, renderCli, runGate } from "../../harness/golden/index.ts";
+
+const GOLDEN_DIR = join(ROOT, "fixtures/golden");
+let scratch: string;
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), "sd-lambda-golden-"));
+});
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+describe("golden gate through the emulator", () => {
+  let container: StartedTestContainer;
+  beforeAll(async () => {
+    container = await new LambdaContainer({ modelsDir: join(ROOT, "fixtures/models") }).start();
+  });
+  afterAll(async () => {
+    await container?.stop();
+  });
+
+  test("every case matches its golden, twice in a row, with nothing written", async () => {
+    const cases = await loadCases(join(GOLDEN_DIR, "cases.json"));
+    const before = await readFile(join(GOLDEN_DIR, "txt2img-lms.png"));
+    for (const run of [1, 2]) {
+      const target = emulatorTarget({ endpoint: invokeUrl(container) });
+      const result = await runGate({
+        cases,
+        target,
+        goldenDir: GOLDEN_DIR,
+        reportDir: join(scratch, `emulator-${run}`),
+        update: "none",
+        root: ROOT,
+      });
+      expect(result.passed, renderCli(result, result.reports.html)).toBe(true);
+      expect(result.cases.map((c) => [c.name, c.outcome.kind, c.action])).toEqual(
+        cases.map((c) => [c.name, "match", "kept"]),
+      );
+      // the container runs the local engine: identical pixels, not just within tolerance
+      for (const c of result.cases) if (c.outcome.kind === "match") expect(c.outcome.pixels.count).toBe(0);
+      expect(result.unused).toEqual([]);
+    }
+    expect(await readFile(join(GOLDEN_DIR, "txt2img-lms.png"))).toEqual(before);
+  });
+});
+
+test("a changed guidance formula fails the gate with pixel-diff on the guided case only", async () => {
+  // a scratch copy of runtime/ that resolves the project's node_modules
+  const copy = join(scratch, "perturbed");
+  await cp(join(ROOT, "runtime"), join(copy, "runtime"), { recursive: true });
+  await symlink(join(ROOT, "node_modules"), join(copy, "node_modules"));
+  await writeFile(join(copy, "package.json"), JSON.stringify({ type: "module" }));
+  const pipeline = join(copy, "runtime/engine/pipeline.ts");
+  const source = await readFile(pipeline, "utf8");
+  const formula = "Math.fround(u + Math.fround(gf * Math.fround(c - u)))";
+  expect(source, "pipeline.ts no longer has the guidance formula this test perturbs").toContain(formula);
+  // conditional and unconditional swapped: c + g·(u − c)
+  await writeFile(pipeline, source.replace(formula, "Math.fround(c + Math.fround(gf * Math.fround(u - c)))"));
+
+  const target = localTarget({ runtimeDir: join(copy, "runtime"), threads: 1 });
+  const result = await runGate({
+    cases: await loadCases(join(GOLDEN_DIR, "cases.json")),
+    only: ["txt2img-lms", "txt2img-lcm-no-cfg"],
+    target,
+    goldenDir: GOLDEN_DIR,
+    reportDir: join(scratch, "perturbed-report"),
+    update: "none",
+    root: ROOT,
+  });
+  await target.close();
+  expect(result.passed).toBe(false);
+  const [lms, lcm] = result.cases;
+  expect(lms?.name).toBe("txt2img-lms");
+  expect(lms?.outcome.kind).toBe("pixel-diff");
+  if (lms?.outcome.kind === "pixel-diff") {
+    expect(lms.outcome.pixels.ratio).toBeGreaterThan(0.5);
+    expect(lms.outcome.pixels.exceeded).toEqual(["budget", "dense"]);
+  }
+  expect(lms?.action).toBe("kept");
+  // guidance 1 runs no classifier-free guidance, so the perturbation cannot reach it
+  expect(lcm).toMatchObject({ name: "txt2img-lcm-no-cfg", outcome: { kind: "match" } });
+  expect(renderCli(result, "report.html")).toMatch(
+    /^DIFF {5}txt2img-lms {14}\d+ of 4096 pixels differ \([\d.]+%\), densest 8x8 window 64 at \(\d+,\d+\) — over the budget of 1\.00% and 8 per 8x8 window \(\d+ ms\)$/m,
+  );
+  expect(await readFile(result.reports.junit, "utf8")).toContain('<failure type="pixel-diff"');
+});

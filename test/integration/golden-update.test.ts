@@ -1,0 +1,102 @@
+// Update modes of the golden gate (in-process, on a scratch copy of the goldens): `none` writes nothing,
+// `missing` only creates absent goldens, `changed` rewrites the ones that no longer match and leaves
+// passing ones untouched, `all` rewrites everything and removes goldens no case uses.
+import { cp, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { ROOT } from "../../harness/emulator/stack.ts";
+import {
+  type GoldenCase,
+  loadCases,
+  localTarget,
+  runGate,
+  type Target,
+  type UpdateMode,
+} from "../../harness/golden/index.ts";
+
+let scratch: string;
+let goldenDir: string;
+let cases: GoldenCase[];
+let target: Target;
+const ONLY = ["txt2img-lms", "txt2img-euler", "txt2img-ddim"];
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), "sd-lambda-golden-update-"));
+  goldenDir = join(scratch, "golden");
+  await cp(join(ROOT, "fixtures/golden"), goldenDir, { recursive: true });
+  cases = await loadCases(join(goldenDir, "cases.json"));
+  target = localTarget({ threads: 1 });
+  // euler's golden becomes another case's image; ddim's is gone; an old case left its files behind
+  await cp(join(goldenDir, "txt2img-lms.png"), join(goldenDir, "txt2img-euler.png"));
+  await rm(join(goldenDir, "txt2img-ddim.png"));
+  await writeFile(join(goldenDir, "old-case.json"), "{}\n");
+  await cp(join(goldenDir, "txt2img-lms.png"), join(goldenDir, "old-case.png"));
+});
+
+afterAll(async () => {
+  await target.close();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+const run = async (update: UpdateMode) => {
+  const result = await runGate({
+    cases,
+    only: ONLY,
+    target,
+    goldenDir,
+    reportDir: join(scratch, `report-${update}`),
+    update,
+    root: ROOT,
+  });
+  return {
+    passed: result.passed,
+    rows: result.cases.map((c) => [c.name, c.outcome.kind, c.action]),
+    unused: result.unused,
+    removed: result.removed,
+  };
+};
+
+test("none, missing, changed, all", async () => {
+  const lmsBefore = await stat(join(goldenDir, "txt2img-lms.png"));
+  expect(await run("none")).toEqual({
+    passed: false,
+    rows: [
+      ["txt2img-lms", "match", "kept"],
+      ["txt2img-euler", "pixel-diff", "kept"],
+      ["txt2img-ddim", "missing-golden", "none"],
+    ],
+    unused: ["old-case.json", "old-case.png"],
+    removed: [],
+  });
+  expect(await run("missing")).toMatchObject({
+    passed: false,
+    rows: [
+      ["txt2img-lms", "match", "kept"],
+      ["txt2img-euler", "pixel-diff", "kept"],
+      ["txt2img-ddim", "missing-golden", "written"],
+    ],
+  });
+  expect(await run("changed")).toMatchObject({
+    passed: true,
+    rows: [
+      ["txt2img-lms", "match", "kept"],
+      ["txt2img-euler", "pixel-diff", "written"],
+      ["txt2img-ddim", "match", "kept"],
+    ],
+    unused: ["old-case.json", "old-case.png"],
+    removed: [],
+  });
+  // a passing golden is never rewritten unless asked
+  expect((await stat(join(goldenDir, "txt2img-lms.png"))).mtimeMs).toBe(lmsBefore.mtimeMs);
+  expect(await readFile(join(goldenDir, "txt2img-euler.png"))).toEqual(
+    await readFile(join(ROOT, "fixtures/golden/txt2img-euler.png")),
+  );
+  expect(await run("all")).toEqual({
+    passed: true,
+    rows: ONLY.map((name) => [name, "match", "written"]),
+    unused: ["old-case.json", "old-case.png"],
+    removed: ["old-case.json", "old-case.png"],
+  });
+  expect(await run("none")).toMatchObject({ passed: true, unused: [] });
+});
