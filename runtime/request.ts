@@ -141,6 +141,17 @@ export function requestSchema(limits: Limits) {
 
 export type SdRequest = z.output<ReturnType<typeof requestSchema>>;
 
+const schemas = new WeakMap<Limits, ReturnType<typeof requestSchema>>();
+/** One schema per limits object: built once while warm, not per request. */
+function schemaFor(limits: Limits): ReturnType<typeof requestSchema> {
+  let schema = schemas.get(limits);
+  if (!schema) {
+    schema = requestSchema(limits);
+    schemas.set(limits, schema);
+  }
+  return schema;
+}
+
 /** Validates a parsed JSON body; the first problem becomes a BadRequestError naming field, value and limit. */
 export function parseRequest(body: unknown, limits: Limits): SdRequest {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
@@ -148,14 +159,15 @@ export function parseRequest(body: unknown, limits: Limits): SdRequest {
       `request body must be a JSON object, got ${body === null ? "null" : Array.isArray(body) ? "an array" : typeof body}`,
     );
   }
-  const result = requestSchema(limits).safeParse(body, { reportInput: true });
+  const schema = schemaFor(limits);
+  const result = schema.safeParse(body, { reportInput: true });
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   if (!issue) throw new BadRequestError("invalid request");
   const field = issue.path.join(".");
   if (issue.code === "unrecognized_keys") {
     throw new BadRequestError(
-      `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}; known fields: ${Object.keys(requestSchema(limits).shape).join(", ")}`,
+      `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}; known fields: ${Object.keys(schema.shape).join(", ")}`,
       {
         fields: issue.keys,
       },

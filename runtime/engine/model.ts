@@ -151,17 +151,24 @@ function permissionError(path: string, cause: unknown): ModelError {
   const uid = process.getuid?.() ?? -1;
   const gid = process.getgid?.() ?? -1;
   let facts = "";
+  let owner = "the owner";
   try {
     const s = statSync(path, { throwIfNoEntry: false });
-    if (s) facts = `: mode ${(s.mode & 0o7777).toString(8).padStart(4, "0")} owner uid ${s.uid} gid ${s.gid}`;
+    if (s) {
+      facts = `: mode ${(s.mode & 0o7777).toString(8).padStart(4, "0")} owner uid ${s.uid} gid ${s.gid}`;
+      owner = `uid ${s.uid} gid ${s.gid}, the owner`;
+    }
   } catch {
     // a folder above may refuse the stat too; the message still names the path and the uid
   }
-  return new ModelError(
-    "MODEL_UNREADABLE",
-    `cannot read ${path} as uid ${uid} gid ${gid}${facts} — make it world-readable (chmod o+r files, o+x folders) or set the EFS access point's POSIX user to the owner`,
-    { cause, details: { path, uid, gid } },
-  );
+  // Lambda only mounts EFS under /mnt/; anything else is a file baked into the image
+  const fix = path.startsWith("/mnt/")
+    ? `make it world-readable (chmod o+r files, o+x folders) or set the EFS access point's POSIX user to ${owner}`
+    : `the file is in the image and Lambda runs the code as uid ${uid}, not root: add \`RUN chmod -R o+rX ${path.split("/").slice(0, 3).join("/")}\` to the Dockerfile`;
+  return new ModelError("MODEL_UNREADABLE", `cannot read ${path} as uid ${uid} gid ${gid}${facts} — ${fix}`, {
+    cause,
+    details: { path, uid, gid },
+  });
 }
 
 async function exists(path: string): Promise<boolean> {
