@@ -32,9 +32,11 @@ typecheck: deps
 	npx tsc -p tsconfig.json
 
 test: deps
+	@scripts/system-deps.sh test
 	@scripts/test.sh
 
 up: deps
+	@scripts/system-deps.sh up
 	bin/sd-lambda up
 
 down: deps
