@@ -3,14 +3,14 @@
  * (default http://localhost:9000) or a deployed function (--function-name), writing the image and
  * printing the seed, timings and Lambda's REPORT line.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { describeTarget, invoke, LOCAL_ENDPOINT, type Target } from "../invoke/client.ts";
 import { formatReport } from "../invoke/report.ts";
+import { REQUEST_OPTIONS, REQUEST_USAGE, requestFromFlags } from "../request-flags.ts";
 
-export const INVOKE_USAGE = `usage: sd-lambda invoke --prompt TEXT [--negative-prompt TEXT] [--seed N] [--steps N] [--guidance X]
-  [--width W --height H] [--scheduler S] [--init-image FILE --strength X] [--mask FILE]
-  [--format png|jpeg|webp] --out FILE [--endpoint URL (default ${LOCAL_ENDPOINT})]
+export const INVOKE_USAGE = `usage: sd-lambda invoke ${REQUEST_USAGE}
+  --out FILE [--endpoint URL (default ${LOCAL_ENDPOINT})]
   [--function-name NAME [--region R]] [--timeout-s S (default 900)] [--json]`;
 
 export async function invokeCommand(args: string[]): Promise<number> {
@@ -18,18 +18,7 @@ export async function invokeCommand(args: string[]): Promise<number> {
     args,
     strict: true,
     options: {
-      prompt: { type: "string" },
-      "negative-prompt": { type: "string" },
-      seed: { type: "string" },
-      steps: { type: "string" },
-      guidance: { type: "string" },
-      width: { type: "string" },
-      height: { type: "string" },
-      scheduler: { type: "string" },
-      "init-image": { type: "string" },
-      strength: { type: "string" },
-      mask: { type: "string" },
-      format: { type: "string" },
+      ...REQUEST_OPTIONS,
       out: { type: "string" },
       endpoint: { type: "string" },
       "function-name": { type: "string" },
@@ -52,20 +41,7 @@ export async function invokeCommand(args: string[]): Promise<number> {
     : { kind: "local", endpoint: values.endpoint ?? LOCAL_ENDPOINT };
 
   // Sent as given: the function validates and its error names the field, the value and the limit.
-  const request = {
-    prompt: values.prompt,
-    negative_prompt: values["negative-prompt"],
-    seed: numberFlag(values.seed),
-    num_inference_steps: numberFlag(values.steps),
-    guidance_scale: numberFlag(values.guidance),
-    width: numberFlag(values.width),
-    height: numberFlag(values.height),
-    scheduler: values.scheduler,
-    init_image: values["init-image"] && (await readFile(values["init-image"])).toString("base64"),
-    mask: values.mask && (await readFile(values.mask)).toString("base64"),
-    strength: numberFlag(values.strength),
-    output_format: values.format,
-  };
+  const request = await requestFromFlags(values);
 
   const say = (line: string) => {
     if (!values.json) process.stderr.write(line);
@@ -115,11 +91,4 @@ export async function invokeCommand(args: string[]): Promise<number> {
       `${report ? `${formatReport(report, target.kind === "local")} (from ${invoked.reportSource})` : invoked.reportNote}\n`,
   );
   return 0;
-}
-
-/** A numeric flag, or undefined when absent; non-numbers pass through so the function's error names them. */
-function numberFlag(raw: string | undefined): number | string | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  return raw.trim() !== "" && Number.isFinite(n) ? n : raw;
 }
