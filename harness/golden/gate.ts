@@ -145,19 +145,20 @@ async function runCase(
   const golden = await readGolden(options.goldenDir, c.name);
   if (golden) await save("expected", golden.png);
 
+  const failed = (error: unknown): CaseResult => ({
+    name: c.name,
+    outcome: { kind: "error", message: message(error) },
+    action: "none",
+    ms: ms(),
+    files,
+  });
   let body: Record<string, unknown>;
   let first: RunResult;
   try {
     body = await caseRequest(c, options.root);
     first = await options.target.run(c, body);
   } catch (error) {
-    return {
-      name: c.name,
-      outcome: { kind: "error", message: message(error) },
-      action: "none",
-      ms: ms(),
-      files,
-    };
+    return failed(error);
   }
   await save("actual", first.png);
   const actual = await decodePng(first.png);
@@ -182,13 +183,7 @@ async function runCase(
     try {
       second = await decodePng((await options.target.run(c, body)).png);
     } catch (error) {
-      return {
-        name: c.name,
-        outcome: { kind: "error", message: message(error) },
-        action: "none",
-        ms: ms(),
-        files,
-      };
+      return failed(error);
     }
     outcome = checkStable(actual, second) ?? outcome;
   }
