@@ -26,17 +26,7 @@ export const ENGINE_FIELDS = [
 export interface Sidecar {
   readonly case: string;
   /** Compared on every run (ENGINE_FIELDS). */
-  readonly engine: {
-    readonly ort_version: string | null;
-    readonly model: string;
-    readonly mode: string;
-    readonly scheduler: string;
-    readonly steps: number;
-    readonly guidance: number;
-    readonly seed: number;
-    readonly width: number;
-    readonly height: number;
-  };
+  readonly engine: { readonly ort_version: string | null } & Resolved;
   /** Recorded, not compared: the same engine gives the same pixels on each of these. */
   readonly made_with: {
     readonly target: string;
