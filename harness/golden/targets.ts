@@ -17,7 +17,8 @@ export type TargetName = "local" | "emulator" | "aws";
 export const TARGET_NAMES: readonly TargetName[] = ["local", "emulator", "aws"];
 
 /** What the function resolved the request to (from its answer), recorded in the sidecar. */
-export interface Resolved {
+// a type alias, not an interface: it is compared as a plain record (judge's engine fields)
+export type Resolved = {
   readonly model: string;
   readonly mode: string;
   readonly scheduler: string;
@@ -26,7 +27,7 @@ export interface Resolved {
   readonly seed: number;
   readonly width: number;
   readonly height: number;
-}
+};
 
 export interface RunResult {
   readonly png: Buffer;
