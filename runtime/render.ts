@@ -95,7 +95,7 @@ function resolveSize(
     return { width: request.width ?? model.nativeWidth, height: request.height ?? model.nativeHeight };
   }
   const { width, height } = init;
-  const f = model.vaeScaleFactor;
+  const f = model.sizeMultiple;
   if (width % f !== 0 || height % f !== 0) {
     throw new BadRequestError(
       `init_image is ${width}x${height}, not a multiple of ${f}; pass width and height to resize it, or crop it to multiples of ${f}`,

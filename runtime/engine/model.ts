@@ -36,6 +36,11 @@ export interface Model {
   readonly schedulerConfig: SchedulerConfig;
   /** Pixels per latent cell (8 for every SD 1.x/2.x VAE). */
   readonly vaeScaleFactor: number;
+  /**
+   * Width and height must be multiples of this: the VAE factor times the UNet's downsampling (an
+   * exported UNet's upsample sizes are fixed at export, so other sizes fail inside the graph); 64 for SD 1.x.
+   */
+  readonly sizeMultiple: number;
   readonly vaeScalingFactor: number;
   readonly nativeWidth: number;
   readonly nativeHeight: number;
@@ -100,6 +105,7 @@ export async function loadModel(dir: string, options: { threads: number }): Prom
   const vaeScaleFactor = 2 ** (blocks - 1);
   const sampleSize = unetConfig.sample_size;
   const native = (typeof sampleSize === "number" ? sampleSize : 64) * vaeScaleFactor;
+  const downBlocks = Array.isArray(unetConfig.down_block_types) ? unetConfig.down_block_types.length : 4;
   const channels = unet.input("sample").shape[1];
   return {
     name: dir.split("/").filter(Boolean).pop() ?? dir,
@@ -111,6 +117,7 @@ export async function loadModel(dir: string, options: { threads: number }): Prom
     vaeEncoder,
     schedulerConfig,
     vaeScaleFactor,
+    sizeMultiple: vaeScaleFactor * 2 ** (downBlocks - 1),
     vaeScalingFactor: typeof vaeConfig.scaling_factor === "number" ? vaeConfig.scaling_factor : 0.18215,
     nativeWidth: native,
     nativeHeight: native,

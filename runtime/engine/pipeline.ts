@@ -80,9 +80,11 @@ export async function generate(
   const warnings: string[] = [];
   const cfg = params.guidance > 1;
   const factor = model.vaeScaleFactor;
-  if (params.width % factor !== 0 || params.height % factor !== 0) {
+  const multiple = model.sizeMultiple;
+  if (params.width % multiple !== 0 || params.height % multiple !== 0) {
     throw new BadRequestError(
-      `width and height must be multiples of ${factor}, got ${params.width}x${params.height}`,
+      `width and height must be multiples of ${multiple} for model ${model.name}, got ${params.width}x${params.height}`,
+      { field: params.width % multiple !== 0 ? "width" : "height", limit: multiple },
     );
   }
   const latentShape = [1, 4, params.height / factor, params.width / factor] as const;
