@@ -1,7 +1,7 @@
 /**
  * The emulator's sandbox limits, derived from the function configuration the way Lambda derives them
  * (pure, no I/O): CPU share from memory (1,769 MB = 1 vCPU, at most 6 vCPU), capped by the cores this
- * machine has. compose-env.ts prints the result as the variables docker-compose.yml reads.
+ * machine has. stack.ts writes the result as the variables docker-compose.yml reads.
  */
 import { MB_PER_VCPU } from "../../runtime/config.ts";
 

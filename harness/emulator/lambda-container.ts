@@ -47,8 +47,16 @@ export class LambdaContainer extends GenericContainer {
   }
 }
 
-/** Lambda's reserved variables as the service sets them (docker-compose.yml's `function.environment`). */
-export function lambdaEnvironment(memoryMb: number, timeoutS: number): Record<string, string> {
+/**
+ * The function's environment as Lambda sets it (reserved variables, HOME of sbx_user1051, which does
+ * not exist) plus MNT_DIR: the one definition the compose service (via .cache/function.env) and the
+ * test containers share.
+ */
+export function lambdaEnvironment(
+  memoryMb: number,
+  timeoutS: number,
+  region = process.env.AWS_REGION || "us-east-1",
+): Record<string, string> {
   return {
     AWS_LAMBDA_FUNCTION_TIMEOUT: String(timeoutS),
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
@@ -57,8 +65,8 @@ export function lambdaEnvironment(memoryMb: number, timeoutS: number): Record<st
     AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
     AWS_LAMBDA_LOG_GROUP_NAME: "/aws/lambda/function",
     AWS_LAMBDA_LOG_STREAM_NAME: "2026/01/01/[$LATEST]00000000000000000000000000000000",
-    AWS_REGION: "us-east-1",
-    AWS_DEFAULT_REGION: "us-east-1",
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
     AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",
     HOME: "/home/sbx_user1051",
     TZ: ":UTC",

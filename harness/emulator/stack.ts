@@ -8,9 +8,13 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { composeEnv, DEFAULT_CONFIG, type FunctionConfig } from "./config.ts";
+import { lambdaEnvironment } from "./lambda-container.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+/** Variables docker-compose.yml interpolates (limits, base image, models folder). */
 export const ENV_FILE = join(ROOT, ".cache/emulator.env");
+/** The function container's own environment (docker-compose.yml `env_file`). */
+export const FUNCTION_ENV_FILE = join(ROOT, ".cache/function.env");
 export const INVOKE_URL = "http://localhost:9000/2015-03-31/functions/function/invocations";
 export const FUNCTION_URL = "http://localhost:9001/";
 
@@ -69,15 +73,21 @@ export function prepare(settings: StackSettings, say: (line: string) => void): P
     ...(settings.sdModel ? { SD_MODEL: settings.sdModel } : {}),
   };
   mkdirSync(join(ROOT, ".cache"), { recursive: true });
-  writeFileSync(
-    ENV_FILE,
-    `${Object.entries(file)
-      .map(([k, v]) => `${k}=${v}`)
-      .join("\n")}\n`,
-  );
+  writeFileSync(ENV_FILE, envLines(file));
+  const functionEnv = {
+    ...lambdaEnvironment(settings.memoryMb, settings.timeoutS),
+    ...(settings.sdModel ? { SD_MODEL: settings.sdModel } : {}),
+  };
+  writeFileSync(FUNCTION_ENV_FILE, envLines(functionEnv));
   say(`building the function image on ${baseImage}`);
   compose(env, ["build", "function"], "inherit");
   return { env, baseImage, notes };
+}
+
+function envLines(vars: Record<string, string>): string {
+  return `${Object.entries(vars)
+    .map(([k, v]) => `${k}=${v}`)
+    .join("\n")}\n`;
 }
 
 /** Runs `docker compose` for this project; throws with the exit code when it fails. */
@@ -105,9 +115,7 @@ export function up(settings: StackSettings, say: (line: string) => void): Prepar
 
 export function down(): void {
   const env = dockerEnv();
-  if (!existsSync(ENV_FILE)) {
-    mkdirSync(join(ROOT, ".cache"), { recursive: true });
-    writeFileSync(ENV_FILE, "");
-  }
+  mkdirSync(join(ROOT, ".cache"), { recursive: true });
+  for (const file of [ENV_FILE, FUNCTION_ENV_FILE]) if (!existsSync(file)) writeFileSync(file, "");
   compose(env, ["down", "--remove-orphans", "--volumes"], "inherit");
 }
