@@ -6,6 +6,7 @@
 import { randomInt } from "node:crypto";
 import { decodeImage, encodeImage, imageSize, type OutputFormat } from "./engine/image.ts";
 import type { Model } from "./engine/model.ts";
+import { ortVersion } from "./engine/ort.ts";
 import { type GenerateHooks, generate, type Timings } from "./engine/pipeline.ts";
 import type { SchedulerName } from "./engine/schedulers/types.ts";
 import { BadRequestError } from "./errors.ts";
@@ -25,6 +26,8 @@ export interface Rendered {
   readonly model: string;
   readonly timings: Timings & { encode: number };
   readonly warnings: string[];
+  /** What computed it, so a golden or a bug report can name the engine. */
+  readonly engine: { readonly onnxruntime: string; readonly threads: number };
 }
 
 export async function render(model: Model, request: SdRequest, hooks: GenerateHooks = {}): Promise<Rendered> {
@@ -77,6 +80,7 @@ export async function render(model: Model, request: SdRequest, hooks: GenerateHo
     model: model.name,
     timings: { ...generation.timings, encode: performance.now() - t0 },
     warnings: [...warnings, ...generation.warnings],
+    engine: { onnxruntime: await ortVersion(), threads: model.threads },
   };
 }
 

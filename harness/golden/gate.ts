@@ -163,7 +163,7 @@ async function runCase(
   await save("actual", first.png);
   const actual = await decodePng(first.png);
   const pixelmatch = { version: pmVersion, options: compare };
-  const sidecar = sidecarFor(c.name, first.resolved, engine, first.png, pixelmatch);
+  const sidecar = sidecarFor(c.name, first.resolved, { ...engine, ...first.reported }, first.png, pixelmatch);
   const verdict = judge(
     golden && { image: golden.image, engine: comparable(golden.sidecar, sidecar) },
     { image: actual, engine: sidecar.engine },

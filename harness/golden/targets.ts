@@ -32,6 +32,8 @@ export type Resolved = {
 export interface RunResult {
   readonly png: Buffer;
   readonly resolved: Resolved;
+  /** The engine as the function itself reports it (its answer's `engine`), when it does. */
+  readonly reported?: { readonly ortVersion: string; readonly threads: number };
 }
 
 /** The engine a target runs; null where the target cannot tell. */
@@ -255,5 +257,13 @@ export function fromDirectAnswer(answer: unknown): RunResult {
       width: Number(a.width),
       height: Number(a.height),
     },
+    ...reportedEngine(a.engine),
   };
+}
+
+function reportedEngine(engine: unknown): Pick<RunResult, "reported"> {
+  const e = (engine ?? {}) as Record<string, unknown>;
+  return typeof e.onnxruntime === "string" && typeof e.threads === "number"
+    ? { reported: { ortVersion: e.onnxruntime, threads: e.threads } }
+    : {};
 }
