@@ -47,7 +47,7 @@ model().catch(() => {
   // reported by the first invoke, which retries the load
 });
 
-/** Mean UNet ms per step by latent size, learnt while warm, to refuse work that cannot finish in time. */
+/** ms per UNet step by size and guidance (the last step measured), learnt while warm, to refuse work that cannot finish in time. */
 const stepMsBySize = new Map<string, number>();
 /** Time kept back for decode, encode and the response after the last step. */
 const RESERVE_MS = 1500;
