@@ -15,7 +15,8 @@ export interface RuntimeConfig {
   readonly modelName: string | undefined;
   readonly threads: number;
   readonly limits: Limits;
-  readonly maxResponseBytes: number;
+  /** Lambda's synchronous payload limit, applied to request bodies and responses alike. */
+  readonly maxPayloadBytes: number;
 }
 
 export function runtimeConfig(
@@ -35,6 +36,6 @@ export function runtimeConfig(
     modelName: env.SD_MODEL || undefined,
     threads,
     limits: limitsFromEnv(env),
-    maxResponseBytes: MAX_PAYLOAD_BYTES,
+    maxPayloadBytes: MAX_PAYLOAD_BYTES,
   };
 }

@@ -57,7 +57,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
   const shape = shapeOf(event);
   const record: Record<string, unknown> = { event: "invoke", request_id: context.awsRequestId, shape };
   try {
-    const parsed = parseEvent(event, config.maxResponseBytes);
+    const parsed = parseEvent(event, config.maxPayloadBytes);
     const request = parseRequest(parsed.body, config.limits);
     Object.assign(record, { prompt_chars: request.prompt.length, prompt: clip(request.prompt, 120) });
     const loaded = await model();
@@ -83,10 +83,10 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
     });
     const response = answer(shape, rendered, parsed.wantsJson, context.awsRequestId);
     const size = Buffer.byteLength(JSON.stringify(response));
-    if (size > config.maxResponseBytes) {
+    if (size > config.maxPayloadBytes) {
       throw new ResponseTooLargeError(
-        `the response would be ${size} bytes, over Lambda's ${config.maxResponseBytes}-byte limit for synchronous invokes — ask for output_format "jpeg" or "webp", or a smaller width and height (now ${rendered.width}x${rendered.height})`,
-        { bytes: size, limit: config.maxResponseBytes },
+        `the response would be ${size} bytes, over Lambda's ${config.maxPayloadBytes}-byte limit for synchronous invokes — ask for output_format "jpeg" or "webp", or a smaller width and height (now ${rendered.width}x${rendered.height})`,
+        { bytes: size, limit: config.maxPayloadBytes },
       );
     }
     record.status = 200;
