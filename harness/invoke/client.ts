@@ -5,6 +5,7 @@
  * way an invoke fails — function error, 413, 429, client timeout, dropped or refused connection — into
  * one InvokeError whose message says what happened and what to do.
  */
+import { networkInterfaces } from "node:os";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { containerOnPort, findReport, type Report, reportFromDockerLogs } from "./report.ts";
 
@@ -316,11 +317,17 @@ function hostPort(endpoint: string): string {
   }
 }
 
-/** The port of an endpoint on this machine (localhost, 127.0.0.1, ::1), else undefined. */
+/**
+ * The port of an endpoint on this machine, else undefined. "This machine" includes its interface
+ * addresses: inside a container testcontainers reaches published ports through the bridge gateway
+ * (e.g. 172.17.0.1), not localhost.
+ */
 export function localPort(endpoint: string): number | undefined {
   try {
     const url = new URL(endpoint);
-    if (!["localhost", "127.0.0.1", "[::1]", "0.0.0.0"].includes(url.hostname)) return undefined;
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    const own = Object.values(networkInterfaces()).flatMap((list) => list?.map((a) => a.address) ?? []);
+    if (!["localhost", "0.0.0.0", ...own].includes(host)) return undefined;
     return Number(url.port || (url.protocol === "https:" ? 443 : 80));
   } catch {
     return undefined;

@@ -128,6 +128,7 @@ describe("one function container (LambdaContainer)", () => {
   it("(b) cold then warm: Init Duration only on the first REPORT, the model loaded once", async () => {
     const cold = await invoke(SMALL, local(container), { timeoutS: 120 });
     const warm = await invoke({ ...SMALL, seed: 8 }, local(container), { timeoutS: 120 });
+    expect(cold.report, cold.reportNote).toBeDefined();
     expect(cold.report?.initDurationMs).toBeGreaterThanOrEqual(0);
     expect(warm.report).toBeDefined();
     expect(warm.report?.initDurationMs).toBeUndefined();

@@ -3,12 +3,13 @@
 // whole output the user sees. Connection refused needs no mock: a closed local port refuses for real.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { delay, HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../harness/cli.ts";
+import { localPort } from "../../harness/invoke/client.ts";
 
 const INVOKE = "https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/:name/invocations";
 const PNG = Buffer.from(
@@ -224,6 +225,27 @@ describe("sd-lambda invoke, local endpoint", () => {
     } finally {
       server.listen({ onUnhandledFrame: "error" });
     }
+  });
+});
+
+describe("localPort: which endpoints are on this machine (REPORT lines then come from docker logs)", () => {
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && !a.internal && a.family === "IPv4")?.address;
+  it.each([
+    ["http://localhost:9000", 9000],
+    ["http://127.0.0.1:9001/", 9001],
+    ["http://[::1]:32787", 32787],
+    ["http://localhost", 80],
+    ["https://lambda.eu-west-1.amazonaws.com", undefined],
+    ["http://203.0.113.5:9000", undefined],
+    ["not a url", undefined],
+  ])("%s → %s", (endpoint, port) => {
+    expect(localPort(endpoint)).toBe(port);
+  });
+  it("an address of one of this machine's interfaces (how testcontainers reaches ports from inside a container)", () => {
+    expect(external, "this machine has no non-loopback IPv4 interface").toBeDefined();
+    expect(localPort(`http://${external}:32787`)).toBe(32787);
   });
 });
 
