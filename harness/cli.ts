@@ -40,6 +40,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "check a built bundle or image before deploy (glibc, permissions, memory)",
     load: async () => (await import("./commands/preflight.ts")).preflightCommand,
   },
+  bench: {
+    summary: "time a generation (cold and warm) and its memory, in-process or in a fresh emulator container",
+    load: async () => (await import("./commands/bench.ts")).benchCommand,
+  },
 };
 
 export async function main(argv: string[]): Promise<number> {

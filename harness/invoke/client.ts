@@ -25,12 +25,14 @@ export interface DirectResult {
   readonly width: number;
   readonly height: number;
   readonly num_inference_steps?: number;
+  readonly guidance_scale?: number;
   readonly scheduler?: string;
   readonly mode?: string;
   readonly model?: string;
   readonly timings_ms?: Record<string, number>;
   readonly warnings?: string[];
   readonly request_id?: string;
+  readonly engine?: { readonly onnxruntime: string; readonly threads: number };
 }
 
 export interface Invoked {

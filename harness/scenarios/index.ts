@@ -10,7 +10,7 @@ import { FIXTURE_MODELS } from "./paths.ts";
 import { type Sandbox, startSandbox, tempDir } from "./sandbox.ts";
 
 export { SCENARIOS, type Scenario } from "./catalog.ts";
-export { initDurations, initWarning, parseReports } from "./rie-logs.ts";
+export { initDurations, initWarning } from "./rie-logs.ts";
 
 export interface CheckOutcome {
   readonly what: string;

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "vitest";
+import { parseReport } from "../../harness/invoke/report.ts";
 import {
   estimateMemory,
   type FunctionFile,
@@ -6,7 +7,7 @@ import {
   memoryCheck,
   permissionsCheck,
 } from "../../harness/preflight/index.ts";
-import { initDurations, initWarning, parseReports } from "../../harness/scenarios/rie-logs.ts";
+import { initDurations, initWarning } from "../../harness/scenarios/rie-logs.ts";
 
 const onnx = {
   needed: ["libm.so.6"],
@@ -69,15 +70,15 @@ describe("RIE logs", () => {
     "REPORT RequestId: 9270\tInit Duration: 0.04 ms\tDuration: 508.13 ms\tBilled Duration: 509 ms\tMemory Size: 2048 MB\tMax Memory Used: 2048 MB\t",
   ].join("\n");
   test("parses REPORT lines", () => {
-    expect(parseReports(logs)).toEqual([
-      {
-        requestId: "9270",
-        durationMs: 508.13,
-        initDurationMs: 0.04,
-        memorySizeMb: 2048,
-        maxMemoryUsedMb: 2048,
-      },
-    ]);
+    expect(parseReport(logs.split("\n")[1] as string)).toEqual({
+      requestId: "9270",
+      durationMs: 508.13,
+      billedDurationMs: 509,
+      initDurationMs: 0.04,
+      memorySizeMb: 2048,
+      maxMemoryUsedMb: 2048,
+      line: "REPORT RequestId: 9270\tInit Duration: 0.04 ms\tDuration: 508.13 ms\tBilled Duration: 509 ms\tMemory Size: 2048 MB\tMax Memory Used: 2048 MB",
+    });
   });
   test("prefers the RIE's INIT REPORT and warns over 10 s", () => {
     expect(initDurations(logs)).toEqual([12161.732]);

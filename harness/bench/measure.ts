@@ -1,0 +1,222 @@
+/**
+ * `sd-lambda bench`'s measurements: one cold generation then N warm ones of the same request (same
+ * seed), either in-process (`local`: model load, the handler's render path) or in a fresh function
+ * container under the RIE (`emulator`: Init Duration and REPORT durations, cgroup memory peak). Every
+ * run's image is hashed: a benchmark of an engine that does not reproduce its own output is void.
+ */
+import { createHash } from "node:crypto";
+import { basename, dirname, resolve } from "node:path";
+import { loadModel } from "../../runtime/engine/model.ts";
+import { ortVersion } from "../../runtime/engine/ort.ts";
+import { render } from "../../runtime/render.ts";
+import { DEFAULT_LIMITS, parseRequest } from "../../runtime/request.ts";
+import { invoke } from "../invoke/client.ts";
+import { initDurations } from "../scenarios/rie-logs.ts";
+import { type MemoryFacts, startSandbox } from "../scenarios/sandbox.ts";
+import { type Stats, summarize } from "./stats.ts";
+
+export interface Run {
+  readonly cold: boolean;
+  /** Local: render's total; emulator: the client's round trip. */
+  readonly totalMs: number;
+  /** The function's own stage timings (timings_ms). */
+  readonly stagesMs: Record<string, number>;
+  /** Emulator: the REPORT line's Duration. */
+  readonly reportDurationMs?: number;
+  readonly sha256: string;
+}
+
+export interface BenchResult {
+  readonly target: "local" | "emulator";
+  readonly model: string;
+  readonly modelDir: string;
+  readonly request: {
+    readonly width: number;
+    readonly height: number;
+    readonly steps: number;
+    readonly scheduler: string;
+    readonly guidance: number;
+    readonly seed: number;
+    readonly mode: string;
+  };
+  readonly engine: { readonly onnxruntime: string; readonly threads: number };
+  readonly coldStart: {
+    /** Emulator: the runtime's init (the RIE's INIT REPORT; its REPORT "Init Duration" is ~0). */
+    readonly initMs?: number;
+    /** Creating the model's sessions (emulator: the function's model_loaded log line). */
+    readonly modelLoadMs: number;
+  };
+  /** Emulator: the sandbox the function ran in. */
+  readonly sandbox?: { readonly memoryMb: number; readonly cpus: number; readonly memory: MemoryFacts };
+  /** Local: this process's peak resident set. */
+  readonly peakRssMb?: number;
+  readonly runs: readonly Run[];
+  readonly warm: {
+    readonly totalMs: Stats;
+    readonly unetPerStepMs: Stats;
+    readonly stagesMs: Record<string, Stats>;
+  };
+  /** Every run gave the same image bytes. */
+  readonly identical: boolean;
+}
+
+export interface BenchOptions {
+  readonly modelDir: string;
+  readonly request: Record<string, unknown>;
+  /** Warm runs after the cold one. */
+  readonly runs: number;
+  readonly say: (line: string) => void;
+}
+
+export interface LocalBenchOptions extends BenchOptions {
+  readonly threads: number;
+}
+
+export async function benchLocal(options: LocalBenchOptions): Promise<BenchResult> {
+  const request = parseRequest(options.request, DEFAULT_LIMITS);
+  options.say(`loading ${options.modelDir} (${options.threads} threads)`);
+  const loadStart = performance.now();
+  const model = await loadModel(options.modelDir, { threads: options.threads });
+  const loadMs = performance.now() - loadStart;
+  try {
+    const runs: Run[] = [];
+    let first: Awaited<ReturnType<typeof render>> | undefined;
+    for (let i = 0; i <= options.runs; i++) {
+      const r = await render(model, request);
+      first ??= r;
+      runs.push({
+        cold: i === 0,
+        totalMs: r.timings.total + r.timings.encode,
+        stagesMs: { ...r.timings },
+        sha256: sha256(r.bytes),
+      });
+      options.say(describeRun(i, options.runs, runs[i] as Run));
+    }
+    const f = first as NonNullable<typeof first>;
+    return {
+      target: "local",
+      model: f.model,
+      modelDir: options.modelDir,
+      request: {
+        width: f.width,
+        height: f.height,
+        steps: f.steps,
+        scheduler: f.scheduler,
+        guidance: f.guidance,
+        seed: f.seed,
+        mode: f.mode,
+      },
+      engine: { onnxruntime: await ortVersion(), threads: options.threads },
+      coldStart: { modelLoadMs: loadMs },
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+      runs,
+      ...judge(runs, f.steps),
+    };
+  } finally {
+    await Promise.all(
+      [model.textEncoder, model.unet, model.vaeDecoder, model.vaeEncoder].map((s) => s?.release()),
+    );
+  }
+}
+
+export interface EmulatorBenchOptions extends BenchOptions {
+  readonly memoryMb: number;
+  readonly timeoutS: number;
+  readonly cpus: number;
+  /** Environment for docker (the project's compose plugin and builder settings). */
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** A fresh container per bench, so the first invoke is a real cold start (init + model load). */
+export async function benchEmulator(options: EmulatorBenchOptions): Promise<BenchResult> {
+  const modelDir = resolve(options.modelDir);
+  options.say(`starting a function container: ${options.memoryMb} MB, model ${modelDir}`);
+  const sandbox = await startSandbox(
+    {
+      modelsDir: dirname(modelDir),
+      memoryMb: options.memoryMb,
+      timeoutS: options.timeoutS,
+      environment: { SD_MODEL: basename(modelDir) },
+    },
+    options.env,
+  );
+  try {
+    const target = {
+      kind: "local",
+      endpoint: `http://${sandbox.container.getHost()}:${sandbox.container.getMappedPort(8080)}`,
+    } as const;
+    const runs: Run[] = [];
+    let first: Awaited<ReturnType<typeof invoke>>["result"] | undefined;
+    for (let i = 0; i <= options.runs; i++) {
+      const invoked = await invoke(options.request, target, {
+        timeoutS: options.timeoutS + 30,
+        onTick: (s) => {
+          if (s % 30 === 0) options.say(`  run ${i === 0 ? "cold" : i}: waiting ${s} s`);
+        },
+      });
+      if (!invoked.report)
+        throw new Error(`bench needs the REPORT line of every invoke: ${invoked.reportNote}`);
+      first ??= invoked.result;
+      runs.push({
+        cold: i === 0,
+        totalMs: invoked.elapsedMs,
+        stagesMs: invoked.result.timings_ms ?? {},
+        reportDurationMs: invoked.report.durationMs,
+        sha256: sha256(invoked.image),
+      });
+      options.say(describeRun(i, options.runs, runs[i] as Run));
+    }
+    const f = first as NonNullable<typeof first>;
+    const steps = Number(f.num_inference_steps);
+    const logs = sandbox.logs();
+    const loaded = /"event":"model_loaded".*?"load_ms":(\d+)/.exec(logs);
+    if (!loaded)
+      throw new Error("the function's logs have no model_loaded line: cannot tell the model load time");
+    return {
+      target: "emulator",
+      model: String(f.model),
+      modelDir,
+      request: {
+        width: f.width,
+        height: f.height,
+        steps,
+        scheduler: String(f.scheduler),
+        guidance: Number(f.guidance_scale),
+        seed: f.seed,
+        mode: String(f.mode),
+      },
+      engine: f.engine ?? { onnxruntime: "unknown", threads: 0 },
+      coldStart: { initMs: initDurations(logs)[0], modelLoadMs: Number(loaded[1]) },
+      sandbox: { memoryMb: options.memoryMb, cpus: options.cpus, memory: await sandbox.memory() },
+      runs,
+      ...judge(runs, steps),
+    };
+  } finally {
+    await sandbox.stop();
+  }
+}
+
+/** Statistics over the warm runs (the cold one when there are none) and the reproducibility verdict. */
+function judge(runs: readonly Run[], steps: number): Pick<BenchResult, "warm" | "identical"> {
+  const warm = runs.length > 1 ? runs.slice(1) : runs;
+  const stageNames = Object.keys(warm[0]?.stagesMs ?? {});
+  return {
+    warm: {
+      totalMs: summarize(warm.map((r) => r.totalMs)),
+      unetPerStepMs: summarize(warm.map((r) => (r.stagesMs.unet ?? 0) / steps)),
+      stagesMs: Object.fromEntries(
+        stageNames.map((name) => [name, summarize(warm.map((r) => r.stagesMs[name] ?? 0))]),
+      ),
+    },
+    identical: runs.every((r) => r.sha256 === runs[0]?.sha256),
+  };
+}
+
+function describeRun(i: number, warmRuns: number, run: Run): string {
+  const report = run.reportDurationMs === undefined ? "" : `, REPORT ${run.reportDurationMs.toFixed(0)} ms`;
+  return `  ${i === 0 ? "cold" : `warm ${i}/${warmRuns}`}: ${run.totalMs.toFixed(0)} ms (unet ${run.stagesMs.unet ?? "?"} ms${report})`;
+}
+
+function sha256(bytes: Buffer): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}

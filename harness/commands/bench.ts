@@ -1,0 +1,146 @@
+/**
+ * `sd-lambda bench`: how long a generation takes and how much memory it needs, in-process (`local`) or
+ * in a fresh function container under the RIE (`emulator`, cold start included). Writes the whole
+ * measurement as JSON to reports/bench-<target>.json (or --report FILE).
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { dirname, join } from "node:path";
+import { parseArgs } from "node:util";
+import { type BenchResult, benchEmulator, benchLocal } from "../bench/measure.ts";
+import type { Stats } from "../bench/stats.ts";
+import { DEFAULT_CONFIG, sandboxLimits, validateConfig } from "../emulator/config.ts";
+import { prepare, ROOT, settingsFromEnv } from "../emulator/stack.ts";
+import { REQUEST_OPTIONS, REQUEST_USAGE, requestFromFlags } from "../request-flags.ts";
+
+export const BENCH_USAGE = `usage: sd-lambda bench [--target local|emulator (default local)]
+  [--model DIR (default fixtures/models/tiny-sd)] [--runs N warm runs after the cold one (default 5)]
+  [--threads N (local)] [--memory-mb MB --timeout-s S (emulator; default ${DEFAULT_CONFIG.memoryMb}, ${DEFAULT_CONFIG.timeoutS})]
+  ${REQUEST_USAGE.replace("--prompt TEXT", "[--prompt TEXT]")}
+  [--report FILE] [--json]`;
+
+const DEFAULT_PROMPT = "a photograph of an astronaut riding a horse";
+
+export async function benchCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      ...REQUEST_OPTIONS,
+      target: { type: "string", default: "local" },
+      model: { type: "string", default: join(ROOT, "fixtures/models/tiny-sd") },
+      runs: { type: "string", default: "5" },
+      threads: { type: "string" },
+      "memory-mb": { type: "string" },
+      "timeout-s": { type: "string" },
+      report: { type: "string" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const target = values.target;
+  if (target !== "local" && target !== "emulator")
+    throw new Error(`--target must be local or emulator, got "${target}"\n${BENCH_USAGE}`);
+  const runs = positiveInteger("--runs", values.runs, 100);
+  // the same seed every run: the images must then be identical, which the bench checks
+  const flags = await requestFromFlags(values);
+  const request = { ...flags, prompt: values.prompt ?? DEFAULT_PROMPT, seed: flags.seed ?? 1 };
+  const say = (line: string) => {
+    if (!values.json) process.stderr.write(`${line}\n`);
+  };
+  let result: BenchResult;
+  if (target === "local") {
+    const threads =
+      values.threads === undefined
+        ? availableParallelism()
+        : positiveInteger("--threads", values.threads, 256);
+    result = await benchLocal({ modelDir: values.model, request, runs, say, threads });
+  } else {
+    if (values.threads !== undefined)
+      throw new Error(
+        "--threads is for --target local: in the emulator the function picks its threads from its memory size",
+      );
+    const config = validateConfig({
+      ...DEFAULT_CONFIG,
+      memoryMb: values["memory-mb"] === undefined ? DEFAULT_CONFIG.memoryMb : Number(values["memory-mb"]),
+      timeoutS: values["timeout-s"] === undefined ? DEFAULT_CONFIG.timeoutS : Number(values["timeout-s"]),
+    });
+    process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
+    const { env, notes } = prepare({ ...settingsFromEnv(), ...config }, (line) => say(`[sd-lambda] ${line}`));
+    for (const note of notes) say(note);
+    process.env.DOCKER_CONFIG = env.DOCKER_CONFIG;
+    const { cpus } = sandboxLimits(config.memoryMb, availableParallelism());
+    result = await benchEmulator({
+      modelDir: values.model,
+      request,
+      runs,
+      say,
+      memoryMb: config.memoryMb,
+      timeoutS: config.timeoutS,
+      cpus,
+      env,
+    });
+  }
+  const reportFile = values.report ?? join(ROOT, `reports/bench-${target}.json`);
+  await mkdir(dirname(reportFile), { recursive: true });
+  await writeFile(reportFile, `${JSON.stringify(result, null, 2)}\n`);
+  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else process.stdout.write(`${formatBench(result)}wrote ${reportFile}\n`);
+  if (!result.identical) {
+    process.stderr.write(
+      "sd-lambda bench: the runs did not all give the same image for the same seed — the engine is not reproducible, so these timings describe different work; see the sha256 of each run in the report\n",
+    );
+    return 1;
+  }
+  return 0;
+}
+
+function positiveInteger(flag: string, raw: string, max: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new Error(`${flag} must be an integer from 1 to ${max}, got "${raw}"`);
+  return n;
+}
+
+/** The measurement in words, one fact per line. */
+export function formatBench(r: BenchResult): string {
+  const q = r.request;
+  const lines = [
+    `bench ${r.target}: ${r.model} ${q.width}x${q.height} ${q.mode}, ${q.steps} steps ${q.scheduler}, guidance ${q.guidance}, seed ${q.seed}`,
+    `  engine          onnxruntime ${r.engine.onnxruntime}, ${r.engine.threads} threads${r.sandbox ? ` (function at ${r.sandbox.memoryMb} MB, ${r.sandbox.cpus} CPUs here)` : ""}`,
+  ];
+  const cold = r.runs[0];
+  if (r.coldStart.initMs !== undefined)
+    lines.push(`  init            ${ms(r.coldStart.initMs)} (INIT REPORT)`);
+  lines.push(
+    `  model load      ${ms(r.coldStart.modelLoadMs)}${r.target === "emulator" ? " (in the background from init on)" : ""}`,
+  );
+  if (cold?.reportDurationMs !== undefined)
+    lines.push(`  first invoke    ${ms(cold.reportDurationMs)} (REPORT), ${ms(cold.totalMs)} round trip`);
+  else if (cold) lines.push(`  first run       ${ms(cold.totalMs)}`);
+  const n = r.runs.length - 1;
+  lines.push(`  warm (${n} run${n === 1 ? "" : "s"})   ${stats(r.warm.totalMs)}`);
+  for (const [name, s] of Object.entries(r.warm.stagesMs)) {
+    if (name === "total" || s.max === 0) continue;
+    lines.push(`    ${name.padEnd(14)}${stats(s)}`);
+  }
+  lines.push(`    unet per step ${stats(r.warm.unetPerStepMs)}`);
+  if (r.peakRssMb !== undefined) lines.push(`  peak RSS        ${r.peakRssMb.toFixed(0)} MB (this process)`);
+  if (r.sandbox)
+    lines.push(
+      `  memory          peak ${r.sandbox.memory.maxUsedMb.toFixed(0)} MB of ${r.sandbox.memoryMb} MB (cgroup, page cache of the model files included), anonymous ${r.sandbox.memory.rssMb.toFixed(0)} MB at the end`,
+    );
+  lines.push(
+    `  reproducible    ${r.identical ? `yes: ${r.runs.length} identical images (sha256 ${r.runs[0]?.sha256.slice(0, 12)})` : "NO: the images differ between runs"}`,
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+function ms(v: number): string {
+  return `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ms`;
+}
+
+function stats(s: Stats): string {
+  return s.n === 1
+    ? ms(s.median)
+    : `median ${ms(s.median)}, p95 ${ms(s.p95)}, min ${ms(s.min)}, max ${ms(s.max)}`;
+}
