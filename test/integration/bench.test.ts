@@ -6,25 +6,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { BenchResult } from "../../harness/bench/measure.ts";
-import { main } from "../../harness/cli.ts";
 import { formatBench } from "../../harness/commands/bench.ts";
+import { runCli } from "../helpers/cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bench-"));
 
-async function run(...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  const code = await main(["bench", ...args]);
-  vi.restoreAllMocks();
-  return { code, stdout, stderr };
+function run(...args: string[]) {
+  return runCli(["bench", ...args]);
 }
 
 afterEach(() => vi.restoreAllMocks());

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { delay, HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { main } from "../../harness/cli.ts";
 import { localPort } from "../../harness/invoke/client.ts";
+import { runCli } from "../helpers/cli.ts";
 
 const INVOKE = "https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/:name/invocations";
 const PNG = Buffer.from(
@@ -34,21 +34,8 @@ beforeEach(() => {
   vi.stubEnv("AWS_PROFILE", "");
 });
 
-/** Runs the CLI and returns its exit code, stdout and stderr. */
-async function run(...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  const code = await main(["invoke", "--prompt", "tree", "--out", out, ...args]);
-  vi.restoreAllMocks();
-  return { code, stdout, stderr };
+function run(...args: string[]) {
+  return runCli(["invoke", "--prompt", "tree", "--out", out, ...args]);
 }
 
 const deployed = ["--function-name", "sd", "--region", "eu-west-1"];
