@@ -148,11 +148,14 @@ export async function benchEmulator(options: EmulatorBenchOptions): Promise<Benc
     const runs: Run[] = [];
     let first: Awaited<ReturnType<typeof invoke>>["result"] | undefined;
     for (let i = 0; i <= options.runs; i++) {
+      const label = i === 0 ? "the cold run" : `warm run ${i}`;
       const invoked = await invoke(options.request, target, {
         timeoutS: options.timeoutS + 30,
         onTick: (s) => {
-          if (s % 30 === 0) options.say(`  run ${i === 0 ? "cold" : i}: waiting ${s} s`);
+          if (s % 30 === 0) options.say(`  ${label}: waiting ${s} s`);
         },
+      }).catch(async (error: unknown) => {
+        throw await explainFailure(error, label, sandbox, options.memoryMb);
       });
       if (!invoked.report)
         throw new Error(`bench needs the REPORT line of every invoke: ${invoked.reportNote}`);
@@ -196,6 +199,23 @@ export async function benchEmulator(options: EmulatorBenchOptions): Promise<Benc
   }
 }
 
+/** An invoke that failed: named for memory when the container's OOM killer fired, else as it came. */
+async function explainFailure(
+  error: unknown,
+  label: string,
+  sandbox: { memory(): Promise<MemoryFacts> },
+  memoryMb: number,
+): Promise<Error> {
+  const message = error instanceof Error ? error.message : String(error);
+  const memory = await sandbox.memory().catch(() => undefined);
+  if (memory && memory.oomKills > 0)
+    return new Error(
+      `${label} was killed for memory: the function has ${memoryMb} MB and used ${memory.maxUsedMb.toFixed(0)} MB (cgroup peak, ${memory.oomKills} OOM kill${memory.oomKills === 1 ? "" : "s"}); Lambda would answer Runtime.OutOfMemory — raise --memory-mb (at most 10240) or lower --width/--height (the emulator answered: ${message})`,
+      { cause: error },
+    );
+  return new Error(`${label} failed: ${message}`, { cause: error });
+}
+
 /** Statistics over the warm runs (the cold one when there are none) and the reproducibility verdict. */
 function judge(runs: readonly Run[], steps: number): Pick<BenchResult, "warm" | "identical"> {
   const warm = runs.length > 1 ? runs.slice(1) : runs;
@@ -214,7 +234,7 @@ function judge(runs: readonly Run[], steps: number): Pick<BenchResult, "warm" | 
 
 function describeRun(i: number, warmRuns: number, run: Run): string {
   const report = run.reportDurationMs === undefined ? "" : `, REPORT ${run.reportDurationMs.toFixed(0)} ms`;
-  return `  ${i === 0 ? "cold" : `warm ${i}/${warmRuns}`}: ${run.totalMs.toFixed(0)} ms (unet ${run.stagesMs.unet ?? "?"} ms${report})`;
+  return `  ${i === 0 ? "cold" : `warm ${i}/${warmRuns}`}: ${run.totalMs.toFixed(0)} ms (unet ${(run.stagesMs.unet ?? Number.NaN).toFixed(0)} ms${report})`;
 }
 
 function sha256(bytes: Buffer): string {

@@ -145,8 +145,10 @@ export const BASE_MB = 200;
 export const WEIGHT_FACTOR = 1.3;
 /**
  * Self-attention at full latent resolution dominates activations: heads × batch (2 with guidance) ×
- * tokens² float32 scores, with softmax output and matmul temporaries (×2.5, calibrated on tiny-sd:
- * 512×512 peaked at ~900 MB, 1024×1024 was OOM-killed at 8 GB).
+ * tokens² float32 scores, with softmax output and matmul temporaries (×2.5). Checked against the
+ * emulator's cgroup peak (`sd-lambda bench --target emulator`, README "Benchmarks"): SD 1.5
+ * architecture 256² 5,133 MB (estimate 5,649), 512² 7,689 MB (8,049), 768² OOM-killed at 10,240 MB
+ * (18,449); tiny-sd 512² 671 MB (846). Errs high, never low.
  */
 export const ATTENTION_FACTOR = 2.5;
 

@@ -76,6 +76,9 @@ export class OnnxSession {
         interOpNumThreads: 1,
         executionMode: "sequential",
         graphOptimizationLevel: "all",
+        // The arena keeps each session's peak activations after a run, so UNet and VAE peaks add up:
+        // SD 1.5 at 512x512 peaked at 10,978 MB with it, 7,351 MB without, same speed and bytes (bench).
+        enableCpuMemArena: false,
       });
       return new OnnxSession(path, ort, session);
     } catch (cause) {

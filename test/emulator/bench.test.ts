@@ -48,4 +48,23 @@ describe("bench in the emulator", () => {
     const local = await benchLocal({ modelDir: MODEL, request: REQUEST, runs: 1, say: quiet, threads: 1 });
     expect(local.runs[0]?.sha256).toBe(r.runs[0]?.sha256);
   });
+
+  it("a run killed for memory is named as such, with the limit and the cgroup peak", {
+    timeout: 120_000,
+  }, async () => {
+    const memoryMb = 512;
+    const failure = benchEmulator({
+      modelDir: MODEL,
+      request: { ...REQUEST, width: 512, height: 512, num_inference_steps: 1 },
+      runs: 1,
+      say: quiet,
+      memoryMb,
+      timeoutS: 60,
+      cpus: sandboxLimits(memoryMb, availableParallelism()).cpus,
+      env: dockerEnv(),
+    });
+    await expect(failure).rejects.toThrow(
+      /^the cold run was killed for memory: the function has 512 MB and used 5\d\d MB \(cgroup peak, \d+ OOM kills?\); Lambda would answer Runtime\.OutOfMemory — raise --memory-mb \(at most 10240\) or lower --width\/--height \(the emulator answered: .*HTTP 502.*\)$/,
+    );
+  });
 });
