@@ -10,7 +10,7 @@ import { loadModel } from "../../runtime/engine/model.ts";
 import { ortVersion } from "../../runtime/engine/ort.ts";
 import { render } from "../../runtime/render.ts";
 import { DEFAULT_LIMITS, parseRequest } from "../../runtime/request.ts";
-import { invoke } from "../invoke/client.ts";
+import { InvokeError, invoke } from "../invoke/client.ts";
 import { initDurations } from "../scenarios/rie-logs.ts";
 import { type MemoryFacts, startSandbox } from "../scenarios/sandbox.ts";
 import { type Stats, summarize } from "./stats.ts";
@@ -208,11 +208,17 @@ async function explainFailure(
 ): Promise<Error> {
   const message = error instanceof Error ? error.message : String(error);
   const memory = await sandbox.memory().catch(() => undefined);
-  if (memory && memory.oomKills > 0)
+  if (memory && memory.oomKills > 0) {
+    const details = error instanceof InvokeError ? error.details : {};
+    const answer =
+      typeof details.errorType === "string"
+        ? `${details.errorType}: ${String(details.errorMessage)}`
+        : message;
     return new Error(
-      `${label} was killed for memory: the function has ${memoryMb} MB and used ${memory.maxUsedMb.toFixed(0)} MB (cgroup peak, ${memory.oomKills} OOM kill${memory.oomKills === 1 ? "" : "s"}); Lambda would answer Runtime.OutOfMemory — raise --memory-mb (at most 10240) or lower --width/--height (the emulator answered: ${message})`,
+      `${label} was killed for memory: the function has ${memoryMb} MB and used ${memory.maxUsedMb.toFixed(0)} MB (cgroup peak, ${memory.oomKills} OOM kill${memory.oomKills === 1 ? "" : "s"}); Lambda would answer Runtime.OutOfMemory — raise --memory-mb (at most 10240) or lower --width/--height (the emulator answered ${answer})`,
       { cause: error },
     );
+  }
   return new Error(`${label} failed: ${message}`, { cause: error });
 }
 

@@ -200,7 +200,7 @@ export function parsePayload(text: string, functionError: string | undefined): D
     const type = typeof record.errorType === "string" ? record.errorType : (functionError ?? "Error");
     const message =
       typeof record.errorMessage === "string" ? record.errorMessage : clip(JSON.stringify(value), 300);
-    throw new InvokeError("FUNCTION_ERROR", `function error ${type}: ${message}${hintFor(type)}`, {
+    throw new InvokeError("FUNCTION_ERROR", `function error ${type}: ${message}${hintFor(type, message)}`, {
       details: { errorType: type, errorMessage: message, functionError },
     });
   }
@@ -213,11 +213,13 @@ export function parsePayload(text: string, functionError: string | undefined): D
   return record as unknown as DirectResult;
 }
 
-function hintFor(errorType: string): string {
+function hintFor(errorType: string, message: string): string {
   if (errorType === "Sandbox.Timedout")
     return " — raise the function timeout (TIMEOUT_S for the emulator) or ask for fewer --steps";
   if (errorType === "Runtime.OutOfMemory")
     return " — raise the function's memory (MEMORY_MB for the emulator) or ask for a smaller --width/--height";
+  if (errorType === "Runtime.ExitError" && /signal: killed/.test(message))
+    return " — the runtime process was killed, most often at the memory limit (Lambda names that Runtime.OutOfMemory): raise the function's memory (MEMORY_MB for the emulator) or ask for a smaller --width/--height; `make logs` shows what it printed last";
   return "";
 }
 
@@ -227,6 +229,9 @@ interface SdkError {
   message?: string;
   Reason?: string;
   retryAfterSeconds?: string;
+  /** The RIE's 502 body when the runtime process exited (the SDK copies its fields here). */
+  errorType?: unknown;
+  errorMessage?: unknown;
   $metadata?: { httpStatusCode?: number };
   cause?: unknown;
 }
@@ -247,6 +252,14 @@ export function explain(
       "CLIENT_TIMEOUT",
       `no answer from ${where} within ${timeoutS} s (--timeout-s ${timeoutS}) — the function may still be running: raise --timeout-s, or ask for fewer --steps or a smaller image`,
       { cause: error, details: { timeout_s: timeoutS } },
+    );
+  }
+  if (typeof e.errorType === "string" && typeof e.errorMessage === "string") {
+    // Lambda answers a runtime exit with 200 + X-Amz-Function-Error; the RIE answers HTTP 502.
+    return new InvokeError(
+      "FUNCTION_ERROR",
+      `function error ${e.errorType}: ${e.errorMessage}${hintFor(e.errorType, e.errorMessage)}`,
+      { cause: error, details: { errorType: e.errorType, errorMessage: e.errorMessage, status } },
     );
   }
   if (e.name === "RequestTooLargeException" || status === 413) {

@@ -64,7 +64,7 @@ describe("bench in the emulator", () => {
       env: dockerEnv(),
     });
     await expect(failure).rejects.toThrow(
-      /^the cold run was killed for memory: the function has 512 MB and used 5\d\d MB \(cgroup peak, \d+ OOM kills?\); Lambda would answer Runtime\.OutOfMemory — raise --memory-mb \(at most 10240\) or lower --width\/--height \(the emulator answered: .*HTTP 502.*\)$/,
+      /^the cold run was killed for memory: the function has 512 MB and used 5\d\d MB \(cgroup peak, \d+ OOM kills?\); Lambda would answer Runtime\.OutOfMemory — raise --memory-mb \(at most 10240\) or lower --width\/--height \(the emulator answered Runtime\.ExitError: RequestId: \S+ Error: Runtime exited with error: signal: killed\)$/,
     );
   });
 });

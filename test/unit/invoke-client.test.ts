@@ -198,6 +198,27 @@ describe("sd-lambda invoke, deployed function (msw stands in for Lambda)", () =>
 });
 
 describe("sd-lambda invoke, local endpoint", () => {
+  it("the RIE's 502 when the runtime process was killed: named, with what to do", async () => {
+    server.use(
+      http.post("http://localhost:9000/2015-03-31/functions/function/invocations", () =>
+        HttpResponse.json(
+          {
+            errorMessage: "RequestId: 5e1f Error: Runtime exited with error: signal: killed",
+            errorType: "Runtime.ExitError",
+          },
+          { status: 502 },
+        ),
+      ),
+    );
+    expect(await run("--endpoint", "http://localhost:9000")).toEqual({
+      code: 1,
+      stdout: "",
+      stderr:
+        "invoking http://localhost:9000\n" +
+        "sd-lambda invoke: function error Runtime.ExitError: RequestId: 5e1f Error: Runtime exited with error: signal: killed — the runtime process was killed, most often at the memory limit (Lambda names that Runtime.OutOfMemory): raise the function's memory (MEMORY_MB for the emulator) or ask for a smaller --width/--height; `make logs` shows what it printed last\n",
+    });
+  });
+
   it("connection refused: nothing listens — run make up", async () => {
     const port = await closedPort();
     server.close(); // a real socket: nothing intercepts this request
