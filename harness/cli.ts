@@ -4,45 +4,76 @@
  */
 import { SdLambdaError } from "../runtime/errors.ts";
 
-type Command = (args: string[]) => Promise<number>;
+interface Command {
+  readonly run: (args: string[]) => Promise<number>;
+  /** Printed for --help, and after a flag the verb does not know. */
+  readonly usage: string;
+}
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   generate: {
     summary: "run the engine in-process and write a PNG",
-    load: async () => (await import("./commands/generate.ts")).generateCommand,
+    load: async () => {
+      const m = await import("./commands/generate.ts");
+      return { run: m.generateCommand, usage: m.GENERATE_USAGE };
+    },
   },
   up: {
     summary:
       "start the function under the Runtime Interface Emulator on localhost:9000 (+ function URL on :9001)",
-    load: async () => (await import("./commands/stack.ts")).upCommand,
+    load: async () => {
+      const m = await import("./commands/stack.ts");
+      return { run: m.upCommand, usage: m.UP_USAGE };
+    },
   },
   down: {
     summary: "stop and remove what `up` started",
-    load: async () => (await import("./commands/stack.ts")).downCommand,
+    load: async () => {
+      const m = await import("./commands/stack.ts");
+      return { run: m.downCommand, usage: m.DOWN_USAGE };
+    },
   },
   logs: {
     summary: "the function's and the front door's logs (--follow to stream)",
-    load: async () => (await import("./commands/stack.ts")).logsCommand,
+    load: async () => {
+      const m = await import("./commands/stack.ts");
+      return { run: m.logsCommand, usage: m.LOGS_USAGE };
+    },
   },
   invoke: {
     summary: "invoke the emulator (localhost:9000) or a deployed function through @aws-sdk/client-lambda",
-    load: async () => (await import("./commands/invoke.ts")).invokeCommand,
+    load: async () => {
+      const m = await import("./commands/invoke.ts");
+      return { run: m.invokeCommand, usage: m.INVOKE_USAGE };
+    },
   },
   golden: {
     summary: "golden-seed regression gate: generate every case and compare with pixelmatch",
-    load: async () => (await import("./commands/golden.ts")).goldenCommand,
+    load: async () => {
+      const m = await import("./commands/golden.ts");
+      return { run: m.goldenCommand, usage: m.GOLDEN_USAGE };
+    },
   },
   scenarios: {
     summary: "reproduce Lambda's failure modes in the emulator and check the diagnosis",
-    load: async () => (await import("./commands/scenarios.ts")).scenariosCommand,
+    load: async () => {
+      const m = await import("./commands/scenarios.ts");
+      return { run: m.scenariosCommand, usage: m.SCENARIOS_USAGE };
+    },
   },
   preflight: {
     summary: "check a built bundle or image before deploy (glibc, permissions, memory)",
-    load: async () => (await import("./commands/preflight.ts")).preflightCommand,
+    load: async () => {
+      const m = await import("./commands/preflight.ts");
+      return { run: m.preflightCommand, usage: m.PREFLIGHT_USAGE };
+    },
   },
   bench: {
     summary: "time a generation (cold and warm) and its memory, in-process or in a fresh emulator container",
-    load: async () => (await import("./commands/bench.ts")).benchCommand,
+    load: async () => {
+      const m = await import("./commands/bench.ts");
+      return { run: m.benchCommand, usage: m.BENCH_USAGE };
+    },
   },
 };
 
@@ -57,10 +88,17 @@ export async function main(argv: string[]): Promise<number> {
     );
     return out === process.stdout ? 0 : 2;
   }
+  const { run, usage } = await command.load();
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
   try {
-    return await (await command.load())(args);
+    return await run(args);
   } catch (error) {
-    process.stderr.write(`sd-lambda ${verb}: ${describeError(error)}\n`);
+    // node:util parseArgs: an unknown or malformed flag — show what the verb takes
+    const badFlag = String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS");
+    process.stderr.write(`sd-lambda ${verb}: ${describeError(error)}\n${badFlag ? `${usage}\n` : ""}`);
     return 1;
   }
 }

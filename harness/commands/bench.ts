@@ -13,13 +13,13 @@ import { DEFAULT_CONFIG, sandboxLimits, validateConfig } from "../emulator/confi
 import { prepare, ROOT, settingsFromEnv } from "../emulator/stack.ts";
 import { REQUEST_OPTIONS, REQUEST_USAGE, requestFromFlags } from "../request-flags.ts";
 
+const DEFAULT_PROMPT = "a photograph of an astronaut riding a horse";
+
 export const BENCH_USAGE = `usage: sd-lambda bench [--target local|emulator (default local)]
   [--model DIR (default fixtures/models/tiny-sd)] [--runs N warm runs after the cold one (default 5)]
   [--threads N (local)] [--memory-mb MB --timeout-s S (emulator; default ${DEFAULT_CONFIG.memoryMb}, ${DEFAULT_CONFIG.timeoutS})]
-  ${REQUEST_USAGE.replace("--prompt TEXT", "[--prompt TEXT]")}
+  ${REQUEST_USAGE.replace("--prompt TEXT", `[--prompt TEXT (default "${DEFAULT_PROMPT}")]`).replace("[--seed N]", "[--seed N (default 1: every run the same)]")}
   [--report FILE] [--json]`;
-
-const DEFAULT_PROMPT = "a photograph of an astronaut riding a horse";
 
 export async function benchCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({

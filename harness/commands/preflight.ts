@@ -8,6 +8,10 @@ import { DEFAULT_CONFIG } from "../emulator/config.ts";
 import { dockerEnv, ROOT } from "../emulator/stack.ts";
 import { type PreflightSource, renderPreflight, runPreflight } from "../preflight/index.ts";
 
+export const PREFLIGHT_USAGE = `usage: sd-lambda preflight [--runtime nodejs24.x] [--memory MB (default ${DEFAULT_CONFIG.memoryMb})]
+  [--model DIR] [--width W --height H] [--bundle DIR | --image NAME] [--json]
+  static checks before deploy: glibc versions the native libraries need, files uid 993 cannot read, memory`;
+
 export async function preflightCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,

@@ -6,6 +6,9 @@ import { parseArgs } from "node:util";
 import { prepare, settingsFromEnv } from "../emulator/stack.ts";
 import { renderOutcome, runScenarios, SCENARIOS, selectScenarios } from "../scenarios/index.ts";
 
+export const SCENARIOS_USAGE = `usage: sd-lambda scenarios [NAME...] [--json] [--list]
+  reproduce Lambda's failure modes in the emulator (all of them, or the NAMEs --list shows)`;
+
 export async function scenariosCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,

@@ -15,6 +15,11 @@ import {
   up,
 } from "../emulator/stack.ts";
 
+export const UP_USAGE = `usage: sd-lambda up   (no flags; set MEMORY_MB, TIMEOUT_S, EPHEMERAL_STORAGE_MB, MODELS_DIR, SD_MODEL)
+  the function under the RIE on localhost:9000, the function URL front door on localhost:9001`;
+export const DOWN_USAGE = "usage: sd-lambda down   stop and remove what `sd-lambda up` started";
+export const LOGS_USAGE = "usage: sd-lambda logs [--follow|-f]   the function's and the front door's logs";
+
 const say = (line: string) => process.stderr.write(`[sd-lambda] ${line}\n`);
 
 export async function upCommand(args: string[]): Promise<number> {
