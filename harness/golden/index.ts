@@ -30,7 +30,6 @@ export { ENGINE_FIELDS, type Sidecar } from "./store.ts";
 export {
   awsTarget,
   emulatorTarget,
-  invokeEndpoint,
   localTarget,
   TARGET_NAMES,
   type Target,

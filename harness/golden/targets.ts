@@ -11,6 +11,7 @@ import type * as OrtModule from "../../runtime/engine/ort.ts";
 import type * as RenderModule from "../../runtime/render.ts";
 import type * as RequestModule from "../../runtime/request.ts";
 import { INVOKE_URL, ROOT } from "../emulator/stack.ts";
+import { type Target as InvokeTarget, invoke } from "../invoke/client.ts";
 import type { GoldenCase } from "./cases.ts";
 
 export type TargetName = "local" | "emulator" | "aws";
@@ -134,57 +135,27 @@ async function importRuntime(dir: string): Promise<RuntimeModules> {
 }
 
 export interface EmulatorOptions {
-  /** The RIE invoke URL (default http://localhost:9000/2015-03-31/functions/function/invocations). */
+  /** The RIE (default http://localhost:9000); a full invoke URL works too. */
   readonly endpoint?: string;
   /** The function's threads when known (the sandbox that started it knows its memory). */
   readonly threads?: number;
-  readonly timeoutMs?: number;
-}
-
-/** A base URL without a path gets the RIE's invoke path. */
-export function invokeEndpoint(endpoint: string | undefined): string {
-  if (!endpoint) return INVOKE_URL;
-  const url = new URL(endpoint);
-  if (url.pathname === "/" || url.pathname === "")
-    url.pathname = "/2015-03-31/functions/function/invocations";
-  return url.toString();
+  readonly timeoutS?: number;
 }
 
 export function emulatorTarget(options: EmulatorOptions = {}): Target {
-  const endpoint = invokeEndpoint(options.endpoint);
-  const timeoutMs = options.timeoutMs ?? 300_000;
-  return {
-    name: "emulator",
-    async engine() {
-      return {
-        target: "emulator",
-        where: endpoint,
-        ortVersion: stagedOrtVersion(),
-        threads: options.threads ?? null,
-        platform: "linux-x64",
-      };
+  // the SDK client wants the RIE's origin; it adds /2015-03-31/functions/function/invocations itself
+  const endpoint = new URL(options.endpoint ?? INVOKE_URL).origin;
+  return invokeTarget(
+    { kind: "local", endpoint },
+    {
+      target: "emulator",
+      where: endpoint,
+      ortVersion: stagedOrtVersion(),
+      threads: options.threads ?? null,
+      platform: "linux-x64",
     },
-    async run(_c, body) {
-      let res: Response;
-      try {
-        res = await fetch(endpoint, {
-          method: "POST",
-          body: JSON.stringify(body),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-      } catch (cause) {
-        throw new Error(
-          `cannot reach the emulator at ${endpoint}: ${(cause as Error).message} — start it with \`sd-lambda up\` or pass --endpoint`,
-          { cause },
-        );
-      }
-      const text = await res.text();
-      if (!res.ok)
-        throw new Error(`the emulator at ${endpoint} answered HTTP ${res.status}: ${text.slice(0, 300)}`);
-      return fromDirectAnswer(parseJson(text, endpoint));
-    },
-    async close() {},
-  };
+    options.timeoutS ?? 300,
+  );
 }
 
 export interface AwsOptions {
@@ -194,18 +165,24 @@ export interface AwsOptions {
   readonly timeoutS?: number;
 }
 
-/** A deployed function, through the invoke client `sd-lambda invoke` uses (harness/invoke/client.ts). */
 export function awsTarget(options: AwsOptions): Target {
   const where = `${options.functionName}${options.region ? ` (${options.region})` : ""}`;
-  const target = { kind: "aws", functionName: options.functionName, region: options.region } as const;
+  return invokeTarget(
+    { kind: "aws", functionName: options.functionName, region: options.region },
+    { target: "aws", where, ortVersion: null, threads: null, platform: "linux-x64" },
+    options.timeoutS ?? 900,
+  );
+}
+
+/** The emulator or a deployed function, through the invoke client `sd-lambda invoke` uses. */
+function invokeTarget(target: InvokeTarget, engine: EngineInfo, timeoutS: number): Target {
   return {
-    name: "aws",
+    name: engine.target,
     async engine() {
-      return { target: "aws", where, ortVersion: null, threads: null, platform: "linux-x64" };
+      return engine;
     },
     async run(_c, body) {
-      const { invoke } = await import("../invoke/client.ts");
-      const invoked = await invoke(body, target, { timeoutS: options.timeoutS ?? 900, dockerLogs: false });
+      const invoked = await invoke(body, target, { timeoutS, dockerLogs: false });
       return fromDirectAnswer(invoked.result);
     },
     async close() {},
@@ -223,14 +200,6 @@ export function stagedOrtVersion(): string | null {
     }
   }
   return null;
-}
-
-function parseJson(text: string, where: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new Error(`${where} answered something that is not JSON: ${text.slice(0, 200)}`);
-  }
 }
 
 function describeFunctionError(answer: unknown): string {
