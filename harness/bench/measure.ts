@@ -10,7 +10,8 @@ import { loadModel } from "../../runtime/engine/model.ts";
 import { ortVersion } from "../../runtime/engine/ort.ts";
 import { render } from "../../runtime/render.ts";
 import { DEFAULT_LIMITS, parseRequest } from "../../runtime/request.ts";
-import { InvokeError, invoke } from "../invoke/client.ts";
+import { type Invoked, InvokeError, invoke, type Target } from "../invoke/client.ts";
+import type { Report } from "../invoke/report.ts";
 import { initDurations } from "../scenarios/rie-logs.ts";
 import { type MemoryFacts, startSandbox } from "../scenarios/sandbox.ts";
 import { type Stats, summarize } from "./stats.ts";
@@ -27,9 +28,10 @@ export interface Run {
 }
 
 export interface BenchResult {
-  readonly target: "local" | "emulator";
+  readonly target: "local" | "emulator" | "aws";
   readonly model: string;
-  readonly modelDir: string;
+  /** The model folder (local, emulator) or the function (aws). */
+  readonly where: string;
   readonly request: {
     readonly width: number;
     readonly height: number;
@@ -40,14 +42,17 @@ export interface BenchResult {
     readonly mode: string;
   };
   readonly engine: { readonly onnxruntime: string; readonly threads: number };
+  /** Null when the first invoke found a warm environment (aws: Lambda decides). */
   readonly coldStart: {
-    /** Emulator: the runtime's init (the RIE's INIT REPORT; its REPORT "Init Duration" is ~0). */
+    /** Emulator: the runtime's init (the RIE's INIT REPORT; its REPORT "Init Duration" is ~0); aws: REPORT. */
     readonly initMs?: number;
-    /** Creating the model's sessions (emulator: the function's model_loaded log line). */
-    readonly modelLoadMs: number;
-  };
+    /** Creating the model's sessions (emulator, aws: the function's model_loaded log line). */
+    readonly modelLoadMs?: number;
+  } | null;
   /** Emulator: the sandbox the function ran in. */
   readonly sandbox?: { readonly memoryMb: number; readonly cpus: number; readonly memory: MemoryFacts };
+  /** Aws: from the REPORT lines (Lambda measures Max Memory Used; the RIE does not). */
+  readonly lambda?: { readonly memorySizeMb: number; readonly maxMemoryUsedMb: number };
   /** Local: this process's peak resident set. */
   readonly peakRssMb?: number;
   readonly runs: readonly Run[];
@@ -96,7 +101,7 @@ export async function benchLocal(options: LocalBenchOptions): Promise<BenchResul
     return {
       target: "local",
       model: f.model,
-      modelDir: options.modelDir,
+      where: options.modelDir,
       request: {
         width: f.width,
         height: f.height,
@@ -145,58 +150,120 @@ export async function benchEmulator(options: EmulatorBenchOptions): Promise<Benc
       kind: "local",
       endpoint: `http://${sandbox.container.getHost()}:${sandbox.container.getMappedPort(8080)}`,
     } as const;
-    const runs: Run[] = [];
-    let first: Awaited<ReturnType<typeof invoke>>["result"] | undefined;
-    for (let i = 0; i <= options.runs; i++) {
-      const label = i === 0 ? "the cold run" : `warm run ${i}`;
-      const invoked = await invoke(options.request, target, {
-        timeoutS: options.timeoutS + 30,
-        onTick: (s) => {
-          if (s % 30 === 0) options.say(`  ${label}: waiting ${s} s`);
-        },
-      }).catch(async (error: unknown) => {
-        throw await explainFailure(error, label, sandbox, options.memoryMb);
-      });
-      if (!invoked.report)
-        throw new Error(`bench needs the REPORT line of every invoke: ${invoked.reportNote}`);
-      first ??= invoked.result;
-      runs.push({
-        cold: i === 0,
-        totalMs: invoked.elapsedMs,
-        stagesMs: invoked.result.timings_ms ?? {},
-        reportDurationMs: invoked.report.durationMs,
-        sha256: sha256(invoked.image),
-      });
-      options.say(describeRun(i, options.runs, runs[i] as Run));
-    }
-    const f = first as NonNullable<typeof first>;
-    const steps = Number(f.num_inference_steps);
+    const invoked = await invokeRuns(target, options, options.timeoutS + 30, (error, label) =>
+      explainFailure(error, label, sandbox, options.memoryMb),
+    );
     const logs = sandbox.logs();
     const loaded = /"event":"model_loaded".*?"load_ms":(\d+)/.exec(logs);
     if (!loaded)
       throw new Error("the function's logs have no model_loaded line: cannot tell the model load time");
     return {
+      ...invoked,
       target: "emulator",
-      model: String(f.model),
-      modelDir,
-      request: {
-        width: f.width,
-        height: f.height,
-        steps,
-        scheduler: String(f.scheduler),
-        guidance: Number(f.guidance_scale),
-        seed: f.seed,
-        mode: String(f.mode),
-      },
-      engine: f.engine ?? { onnxruntime: "unknown", threads: 0 },
+      where: modelDir,
       coldStart: { initMs: initDurations(logs)[0], modelLoadMs: Number(loaded[1]) },
       sandbox: { memoryMb: options.memoryMb, cpus: options.cpus, memory: await sandbox.memory() },
-      runs,
-      ...judge(runs, steps),
     };
   } finally {
     await sandbox.stop();
   }
+}
+
+export interface AwsBenchOptions extends Omit<BenchOptions, "modelDir"> {
+  readonly functionName: string;
+  readonly region?: string;
+  /** Client-side limit per invoke. */
+  readonly timeoutS: number;
+}
+
+/**
+ * A deployed function. Lambda decides whether an environment is cold: the first REPORT says so with
+ * its Init Duration (then the model load is the function's model_loaded line, when the 4 KB log tail
+ * still holds it); memory is the REPORT's Max Memory Used, which Lambda measures for real.
+ */
+export async function benchAws(options: AwsBenchOptions): Promise<BenchResult> {
+  const target = { kind: "aws", functionName: options.functionName, region: options.region } as const;
+  const invoked = await invokeRuns(target, options, options.timeoutS, async (error, label) =>
+    error instanceof Error
+      ? new Error(`${label} failed: ${error.message}`, { cause: error })
+      : new Error(String(error)),
+  );
+  const first = invoked.reports[0];
+  const loaded = /"event":"model_loaded".*?"load_ms":(\d+)/.exec(invoked.firstTail ?? "");
+  return {
+    ...invoked,
+    target: "aws",
+    where: `${options.functionName}${options.region ? ` (${options.region})` : ""}`,
+    coldStart:
+      first?.initDurationMs === undefined
+        ? null
+        : { initMs: first.initDurationMs, ...(loaded ? { modelLoadMs: Number(loaded[1]) } : {}) },
+    lambda: {
+      memorySizeMb: first?.memorySizeMb ?? Number.NaN,
+      maxMemoryUsedMb: Math.max(...invoked.reports.map((r) => r.maxMemoryUsedMb)),
+    },
+  };
+}
+
+interface InvokedRuns
+  extends Pick<BenchResult, "model" | "request" | "engine" | "runs" | "warm" | "identical"> {
+  readonly reports: readonly Report[];
+  /** The first invoke's log tail (Lambda's LogResult), where a cold start's model_loaded line is. */
+  readonly firstTail: string | undefined;
+}
+
+/** One cold and options.runs warm invokes of the same request; every one must come with its REPORT. */
+async function invokeRuns(
+  target: Target,
+  options: Pick<BenchOptions, "request" | "runs" | "say">,
+  timeoutS: number,
+  explain: (error: unknown, label: string) => Promise<Error>,
+): Promise<InvokedRuns> {
+  const runs: Run[] = [];
+  const reports: Report[] = [];
+  let first: Invoked | undefined;
+  for (let i = 0; i <= options.runs; i++) {
+    const label = i === 0 ? "the first run" : `warm run ${i}`;
+    const invoked = await invoke(options.request, target, {
+      timeoutS,
+      onTick: (s) => {
+        if (s % 30 === 0) options.say(`  ${label}: waiting ${s} s`);
+      },
+    }).catch(async (error: unknown) => {
+      throw await explain(error, label);
+    });
+    if (!invoked.report)
+      throw new Error(`bench needs the REPORT line of every invoke: ${invoked.reportNote}`);
+    first ??= invoked;
+    reports.push(invoked.report);
+    runs.push({
+      cold: i === 0,
+      totalMs: invoked.elapsedMs,
+      stagesMs: invoked.result.timings_ms ?? {},
+      reportDurationMs: invoked.report.durationMs,
+      sha256: sha256(invoked.image),
+    });
+    options.say(describeRun(i, options.runs, runs[i] as Run));
+  }
+  const f = (first as Invoked).result;
+  const steps = Number(f.num_inference_steps);
+  return {
+    model: String(f.model),
+    request: {
+      width: f.width,
+      height: f.height,
+      steps,
+      scheduler: String(f.scheduler),
+      guidance: Number(f.guidance_scale),
+      seed: f.seed,
+      mode: String(f.mode),
+    },
+    engine: f.engine ?? { onnxruntime: "unknown", threads: 0 },
+    runs,
+    ...judge(runs, steps),
+    reports,
+    firstTail: (first as Invoked).logTail,
+  };
 }
 
 /** An invoke that failed: named for memory when the container's OOM killer fired, else as it came. */

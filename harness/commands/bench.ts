@@ -7,7 +7,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { type BenchResult, benchEmulator, benchLocal } from "../bench/measure.ts";
+import { type BenchResult, benchAws, benchEmulator, benchLocal } from "../bench/measure.ts";
 import type { Stats } from "../bench/stats.ts";
 import { DEFAULT_CONFIG, sandboxLimits, validateConfig } from "../emulator/config.ts";
 import { prepare, ROOT, settingsFromEnv } from "../emulator/stack.ts";
@@ -15,9 +15,20 @@ import { REQUEST_OPTIONS, REQUEST_USAGE, requestFromFlags } from "../request-fla
 
 const DEFAULT_PROMPT = "a photograph of an astronaut riding a horse";
 
-export const BENCH_USAGE = `usage: sd-lambda bench [--target local|emulator (default local)]
-  [--model DIR (default fixtures/models/tiny-sd)] [--runs N warm runs after the cold one (default 5)]
-  [--threads N (local)] [--memory-mb MB --timeout-s S (emulator; default ${DEFAULT_CONFIG.memoryMb}, ${DEFAULT_CONFIG.timeoutS})]
+/** The flags that only some targets take. */
+const TARGET_FLAGS: Record<string, readonly string[]> = {
+  model: ["local", "emulator"],
+  threads: ["local"],
+  "memory-mb": ["emulator"],
+  "timeout-s": ["emulator", "aws"],
+  "function-name": ["aws"],
+  region: ["aws"],
+};
+
+export const BENCH_USAGE = `usage: sd-lambda bench [--target local|emulator|aws (default local)] [--runs N (warm runs after the first; default 5)]
+  local:    [--model DIR (default fixtures/models/tiny-sd)] [--threads N]
+  emulator: [--model DIR] [--memory-mb MB (default ${DEFAULT_CONFIG.memoryMb})] [--timeout-s S (default ${DEFAULT_CONFIG.timeoutS})]
+  aws:      --function-name NAME [--region R] [--timeout-s S (client side, default 900)]
   ${REQUEST_USAGE.replace("--prompt TEXT", `[--prompt TEXT (default "${DEFAULT_PROMPT}")]`).replace("[--seed N]", "[--seed N (default 1: every run the same)]")}
   [--report FILE] [--json]`;
 
@@ -28,7 +39,9 @@ export async function benchCommand(args: string[]): Promise<number> {
     options: {
       ...REQUEST_OPTIONS,
       target: { type: "string", default: "local" },
-      model: { type: "string", default: join(ROOT, "fixtures/models/tiny-sd") },
+      model: { type: "string" },
+      "function-name": { type: "string" },
+      region: { type: "string" },
       runs: { type: "string", default: "5" },
       threads: { type: "string" },
       "memory-mb": { type: "string" },
@@ -38,8 +51,15 @@ export async function benchCommand(args: string[]): Promise<number> {
     },
   });
   const target = values.target;
-  if (target !== "local" && target !== "emulator")
-    throw new Error(`--target must be local or emulator, got "${target}"\n${BENCH_USAGE}`);
+  if (target !== "local" && target !== "emulator" && target !== "aws")
+    throw new Error(`--target must be local, emulator or aws, got "${target}"\n${BENCH_USAGE}`);
+  const stray = Object.entries(TARGET_FLAGS)
+    .filter(
+      ([flag, targets]) => values[flag as keyof typeof values] !== undefined && !targets.includes(target),
+    )
+    .map(([flag]) => `--${flag}`);
+  if (stray.length > 0)
+    throw new Error(`${stray.join(", ")} does not apply to --target ${target}\n${BENCH_USAGE}`);
   const runs = positiveInteger("--runs", values.runs, 100);
   // the same seed every run: the images must then be identical, which the bench checks
   const flags = await requestFromFlags(values);
@@ -47,22 +67,32 @@ export async function benchCommand(args: string[]): Promise<number> {
   const say = (line: string) => {
     if (!values.json) process.stderr.write(`${line}\n`);
   };
+  const modelDir = values.model ?? join(ROOT, "fixtures/models/tiny-sd");
+  const timeoutS = (fallback: number) =>
+    values["timeout-s"] === undefined ? fallback : positiveInteger("--timeout-s", values["timeout-s"], 900);
   let result: BenchResult;
   if (target === "local") {
     const threads =
       values.threads === undefined
         ? availableParallelism()
         : positiveInteger("--threads", values.threads, 256);
-    result = await benchLocal({ modelDir: values.model, request, runs, say, threads });
+    result = await benchLocal({ modelDir, request, runs, say, threads });
+  } else if (target === "aws") {
+    const functionName = values["function-name"];
+    if (!functionName) throw new Error(`--target aws needs --function-name\n${BENCH_USAGE}`);
+    result = await benchAws({
+      functionName,
+      region: values.region,
+      request,
+      runs,
+      say,
+      timeoutS: timeoutS(900),
+    });
   } else {
-    if (values.threads !== undefined)
-      throw new Error(
-        "--threads is for --target local: in the emulator the function picks its threads from its memory size",
-      );
     const config = validateConfig({
       ...DEFAULT_CONFIG,
       memoryMb: values["memory-mb"] === undefined ? DEFAULT_CONFIG.memoryMb : Number(values["memory-mb"]),
-      timeoutS: values["timeout-s"] === undefined ? DEFAULT_CONFIG.timeoutS : Number(values["timeout-s"]),
+      timeoutS: timeoutS(DEFAULT_CONFIG.timeoutS),
     });
     process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
     const { env, notes } = prepare({ ...settingsFromEnv(), ...config }, (line) => say(`[sd-lambda] ${line}`));
@@ -70,7 +100,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     process.env.DOCKER_CONFIG = env.DOCKER_CONFIG;
     const { cpus } = sandboxLimits(config.memoryMb, availableParallelism());
     result = await benchEmulator({
-      modelDir: values.model,
+      modelDir,
       request,
       runs,
       say,
@@ -109,11 +139,20 @@ export function formatBench(r: BenchResult): string {
     `  engine          onnxruntime ${r.engine.onnxruntime}, ${r.engine.threads} threads${r.sandbox ? ` (function at ${r.sandbox.memoryMb} MB, ${r.sandbox.cpus} CPUs here)` : ""}`,
   ];
   const cold = r.runs[0];
-  if (r.coldStart.initMs !== undefined)
-    lines.push(`  init            ${ms(r.coldStart.initMs)} (INIT REPORT)`);
-  lines.push(
-    `  model load      ${ms(r.coldStart.modelLoadMs)}${r.target === "emulator" ? " (in the background from init on)" : ""}`,
-  );
+  if (r.coldStart === null)
+    lines.push(
+      "  cold start      none: the first invoke found a warm environment (Lambda decides; try again later)",
+    );
+  else {
+    if (r.coldStart.initMs !== undefined)
+      lines.push(
+        `  init            ${ms(r.coldStart.initMs)} (${r.target === "aws" ? "REPORT Init Duration" : "INIT REPORT"})`,
+      );
+    if (r.coldStart.modelLoadMs !== undefined)
+      lines.push(
+        `  model load      ${ms(r.coldStart.modelLoadMs)}${r.target === "local" ? "" : " (in the background from init on)"}`,
+      );
+  }
   if (cold?.reportDurationMs !== undefined)
     lines.push(`  first invoke    ${ms(cold.reportDurationMs)} (REPORT), ${ms(cold.totalMs)} round trip`);
   else if (cold) lines.push(`  first run       ${ms(cold.totalMs)}`);
@@ -125,6 +164,10 @@ export function formatBench(r: BenchResult): string {
   }
   lines.push(`    unet per step ${stats(r.warm.unetPerStepMs)}`);
   if (r.peakRssMb !== undefined) lines.push(`  peak RSS        ${r.peakRssMb.toFixed(0)} MB (this process)`);
+  if (r.lambda)
+    lines.push(
+      `  memory          max used ${r.lambda.maxMemoryUsedMb} MB of ${r.lambda.memorySizeMb} MB (REPORT)`,
+    );
   if (r.sandbox)
     lines.push(
       `  memory          peak ${r.sandbox.memory.maxUsedMb.toFixed(0)} MB of ${r.sandbox.memoryMb} MB (cgroup, page cache of the model files included), anonymous ${r.sandbox.memory.rssMb.toFixed(0)} MB at the end`,

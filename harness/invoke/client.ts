@@ -41,6 +41,8 @@ export interface Invoked {
   readonly requestBytes: number;
   readonly elapsedMs: number;
   readonly report: Report | undefined;
+  /** Lambda's log tail (LogResult, the last 4 KB of the invoke's logs), decoded. */
+  readonly logTail: string | undefined;
   /** Where the REPORT line came from, or why there is none. */
   readonly reportSource: "LogResult" | "docker logs" | undefined;
   readonly reportNote: string | undefined;
@@ -165,6 +167,7 @@ export async function invoke(request: object, target: Target, options: InvokeOpt
       requestBytes: payload.length,
       elapsedMs,
       report,
+      logTail: tail,
       reportSource,
       reportNote,
     };

@@ -33,7 +33,7 @@ describe("sd-lambda bench --target local", () => {
     });
     expect(r.runs.map((x) => x.cold)).toEqual([true, false, false, false]);
     expect(new Set(r.runs.map((x) => x.sha256)).size).toBe(1);
-    expect(r.coldStart.modelLoadMs).toBeGreaterThan(0);
+    expect(r.coldStart?.modelLoadMs).toBeGreaterThan(0);
     expect(r.peakRssMb).toBeGreaterThan(0);
     expect(Object.keys(r.warm.stagesMs)).toEqual(
       expect.arrayContaining(["tokenize", "text_encoder", "unet", "vae_decode", "encode", "total"]),
@@ -76,21 +76,31 @@ describe("sd-lambda bench --target local", () => {
     [["--runs", "0"], 'sd-lambda bench: --runs must be an integer from 1 to 100, got "0"\n'],
     [["--runs", "2.5"], 'sd-lambda bench: --runs must be an integer from 1 to 100, got "2.5"\n'],
     [["--threads=-1"], 'sd-lambda bench: --threads must be an integer from 1 to 256, got "-1"\n'],
-    [
-      ["--target", "emulator", "--threads", "2"],
-      "sd-lambda bench: --threads is for --target local: in the emulator the function picks its threads from its memory size\n",
-    ],
     [["--steps", "0"], "sd-lambda bench: num_inference_steps must be from 1 to 100, got 0 [BAD_REQUEST]\n"],
   ])("%j → %s", async (flags, message) => {
     const { code, stdout, stderr } = await run(...flags);
     expect({ code, stdout, stderr }).toEqual({ code: 1, stdout: "", stderr: message });
   });
 
+  it.each([
+    [["--target", "emulator", "--threads", "2"], "--threads does not apply to --target emulator"],
+    [["--function-name", "sd"], "--function-name does not apply to --target local"],
+    [
+      ["--target", "aws", "--model", "x", "--memory-mb", "2048"],
+      "--model, --memory-mb does not apply to --target aws",
+    ],
+    [["--target", "aws"], "--target aws needs --function-name"],
+  ])("%j → %s, then the usage", async (flags, message) => {
+    const { code, stdout, stderr } = await run(...flags);
+    expect({ code, stdout }).toEqual({ code: 1, stdout: "" });
+    expect(stderr).toMatch(new RegExp(`^sd-lambda bench: ${message}\nusage: sd-lambda bench [^]*\n$`));
+  });
+
   it("an unknown target names the ones there are", async () => {
-    const { code, stderr } = await run("--target", "aws");
+    const { code, stderr } = await run("--target", "lambda");
     expect(code).toBe(1);
     expect(stderr).toMatch(
-      /^sd-lambda bench: --target must be local or emulator, got "aws"\nusage: sd-lambda bench/,
+      /^sd-lambda bench: --target must be local, emulator or aws, got "lambda"\nusage: sd-lambda bench/,
     );
   });
 });
