@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { BenchResult } from "../../harness/bench/measure.ts";
 import { formatBench } from "../../harness/commands/bench.ts";
 import { runCli } from "../helpers/cli.ts";
@@ -14,8 +14,6 @@ const dir = mkdtempSync(join(tmpdir(), "bench-"));
 function run(...args: string[]) {
   return runCli(["bench", ...args]);
 }
-
-afterEach(() => vi.restoreAllMocks());
 
 describe("sd-lambda bench --target local", () => {
   it("one cold and N warm runs of the same request, identical images, a report equal to --json", async () => {

@@ -5,27 +5,13 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HttpResponse, http } from "msw";
-import { setupServer } from "msw/node";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { BenchResult } from "../../harness/bench/measure.ts";
 import { runCli } from "../helpers/cli.ts";
+import { INVOKE, mockLambdaApi } from "../helpers/lambda-api.ts";
 
-const INVOKE = "https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/:name/invocations";
-const server = setupServer();
+const server = mockLambdaApi();
 const dir = mkdtempSync(join(tmpdir(), "bench-aws-"));
-
-beforeAll(() => server.listen({ onUnhandledFrame: "error" }));
-afterEach(() => {
-  server.resetHandlers();
-  vi.unstubAllEnvs();
-});
-afterAll(() => server.close());
-beforeEach(() => {
-  vi.stubEnv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE");
-  vi.stubEnv("AWS_SECRET_ACCESS_KEY", "secret");
-  vi.stubEnv("AWS_SESSION_TOKEN", "");
-  vi.stubEnv("AWS_PROFILE", "");
-});
 
 /** Lambda answering invoke n (0-based) with `image(n)` and a REPORT line; cold when `cold(n)`. */
 function lambda(options: { cold: (n: number) => boolean; image: (n: number) => string; bodies: unknown[] }) {

@@ -6,33 +6,18 @@ import { createServer } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { delay, HttpResponse, http } from "msw";
-import { setupServer } from "msw/node";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { localPort } from "../../harness/invoke/client.ts";
 import { runCli } from "../helpers/cli.ts";
+import { INVOKE, mockLambdaApi } from "../helpers/lambda-api.ts";
 
-const INVOKE = "https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/:name/invocations";
 const PNG = Buffer.from(
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
   "base64",
 );
-const server = setupServer();
+const server = mockLambdaApi();
 const dir = mkdtempSync(join(tmpdir(), "invoke-client-"));
 const out = join(dir, "out.png");
-
-beforeAll(() => server.listen({ onUnhandledFrame: "error" }));
-afterEach(() => {
-  server.resetHandlers();
-  vi.unstubAllEnvs();
-  vi.restoreAllMocks();
-});
-afterAll(() => server.close());
-beforeEach(() => {
-  vi.stubEnv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE");
-  vi.stubEnv("AWS_SECRET_ACCESS_KEY", "secret");
-  vi.stubEnv("AWS_SESSION_TOKEN", "");
-  vi.stubEnv("AWS_PROFILE", "");
-});
 
 function run(...args: string[]) {
   return runCli(["invoke", "--prompt", "tree", "--out", out, ...args]);
