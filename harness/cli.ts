@@ -3,77 +3,45 @@
  * prints what it did for a person (or JSON with --json) and returns the exit code.
  */
 import { SdLambdaError } from "../runtime/errors.ts";
-
-interface Command {
-  readonly run: (args: string[]) => Promise<number>;
-  /** Printed for --help, and after a flag the verb does not know. */
-  readonly usage: string;
-}
+import type { Command } from "./commands/command.ts";
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   generate: {
     summary: "run the engine in-process and write a PNG",
-    load: async () => {
-      const m = await import("./commands/generate.ts");
-      return { run: m.generateCommand, usage: m.GENERATE_USAGE };
-    },
+    load: async () => (await import("./commands/generate.ts")).generateVerb,
   },
   up: {
     summary:
       "start the function under the Runtime Interface Emulator on localhost:9000 (+ function URL on :9001)",
-    load: async () => {
-      const m = await import("./commands/stack.ts");
-      return { run: m.upCommand, usage: m.UP_USAGE };
-    },
+    load: async () => (await import("./commands/stack.ts")).upVerb,
   },
   down: {
     summary: "stop and remove what `up` started",
-    load: async () => {
-      const m = await import("./commands/stack.ts");
-      return { run: m.downCommand, usage: m.DOWN_USAGE };
-    },
+    load: async () => (await import("./commands/stack.ts")).downVerb,
   },
   logs: {
     summary: "the function's and the front door's logs (--follow to stream)",
-    load: async () => {
-      const m = await import("./commands/stack.ts");
-      return { run: m.logsCommand, usage: m.LOGS_USAGE };
-    },
+    load: async () => (await import("./commands/stack.ts")).logsVerb,
   },
   invoke: {
     summary: "invoke the emulator (localhost:9000) or a deployed function through @aws-sdk/client-lambda",
-    load: async () => {
-      const m = await import("./commands/invoke.ts");
-      return { run: m.invokeCommand, usage: m.INVOKE_USAGE };
-    },
+    load: async () => (await import("./commands/invoke.ts")).invokeVerb,
   },
   golden: {
     summary: "golden-seed regression gate: generate every case and compare with pixelmatch",
-    load: async () => {
-      const m = await import("./commands/golden.ts");
-      return { run: m.goldenCommand, usage: m.GOLDEN_USAGE };
-    },
+    load: async () => (await import("./commands/golden.ts")).goldenVerb,
   },
   scenarios: {
     summary: "reproduce Lambda's failure modes in the emulator and check the diagnosis",
-    load: async () => {
-      const m = await import("./commands/scenarios.ts");
-      return { run: m.scenariosCommand, usage: m.SCENARIOS_USAGE };
-    },
+    load: async () => (await import("./commands/scenarios.ts")).scenariosVerb,
   },
   preflight: {
     summary: "check a built bundle or image before deploy (glibc, permissions, memory)",
-    load: async () => {
-      const m = await import("./commands/preflight.ts");
-      return { run: m.preflightCommand, usage: m.PREFLIGHT_USAGE };
-    },
+    load: async () => (await import("./commands/preflight.ts")).preflightVerb,
   },
   bench: {
     summary: "time a generation (cold and warm) and its memory, in-process or in a fresh emulator container",
-    load: async () => {
-      const m = await import("./commands/bench.ts");
-      return { run: m.benchCommand, usage: m.BENCH_USAGE };
-    },
+    load: async () => (await import("./commands/bench.ts")).benchVerb,
   },
 };
 

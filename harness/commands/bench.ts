@@ -12,6 +12,7 @@ import type { Stats } from "../bench/stats.ts";
 import { DEFAULT_CONFIG, sandboxLimits, validateConfig } from "../emulator/config.ts";
 import { prepare, ROOT, settingsFromEnv } from "../emulator/stack.ts";
 import { REQUEST_OPTIONS, REQUEST_USAGE, requestFromFlags } from "../request-flags.ts";
+import type { Command } from "./command.ts";
 
 const DEFAULT_PROMPT = "a photograph of an astronaut riding a horse";
 
@@ -187,3 +188,5 @@ function stats(s: Stats): string {
     ? ms(s.median)
     : `median ${ms(s.median)}, p95 ${ms(s.p95)}, min ${ms(s.min)}, max ${ms(s.max)}`;
 }
+
+export const benchVerb: Command = { run: benchCommand, usage: BENCH_USAGE };

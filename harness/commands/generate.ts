@@ -9,6 +9,7 @@ import { render, roundTimings } from "../../runtime/render.ts";
 import { DEFAULT_LIMITS, parseRequest } from "../../runtime/request.ts";
 import { progressLine } from "../progress.ts";
 import { REQUEST_OPTIONS, REQUEST_USAGE, requestFromFlags } from "../request-flags.ts";
+import type { Command } from "./command.ts";
 
 export const GENERATE_USAGE = `usage: sd-lambda generate --model DIR ${REQUEST_USAGE}
   [--threads N] [--json] --out FILE`;
@@ -58,3 +59,5 @@ export async function generateCommand(args: string[]): Promise<number> {
   }
   return 0;
 }
+
+export const generateVerb: Command = { run: generateCommand, usage: GENERATE_USAGE };

@@ -22,6 +22,7 @@ import {
   type UpdateMode,
 } from "../golden/index.ts";
 import { progressLine } from "../progress.ts";
+import type { Command } from "./command.ts";
 
 export const GOLDEN_USAGE = `usage: sd-lambda golden [--target local|emulator|aws] [--update none|missing|changed|all]
   [--case NAME]... [--report-dir DIR] [--json]
@@ -133,3 +134,5 @@ function makeTarget(
     }
   }
 }
+
+export const goldenVerb: Command = { run: goldenCommand, usage: GOLDEN_USAGE };

@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { describeTarget, invoke, LOCAL_ENDPOINT, type Target } from "../invoke/client.ts";
 import { formatReport } from "../invoke/report.ts";
 import { REQUEST_OPTIONS, REQUEST_USAGE, requestFromFlags } from "../request-flags.ts";
+import type { Command } from "./command.ts";
 
 export const INVOKE_USAGE = `usage: sd-lambda invoke ${REQUEST_USAGE}
   --out FILE [--endpoint URL (default ${LOCAL_ENDPOINT})]
@@ -92,3 +93,5 @@ export async function invokeCommand(args: string[]): Promise<number> {
   );
   return 0;
 }
+
+export const invokeVerb: Command = { run: invokeCommand, usage: INVOKE_USAGE };

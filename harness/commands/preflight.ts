@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { DEFAULT_CONFIG } from "../emulator/config.ts";
 import { dockerEnv, ROOT } from "../emulator/stack.ts";
 import { type PreflightSource, renderPreflight, runPreflight } from "../preflight/index.ts";
+import type { Command } from "./command.ts";
 
 export const PREFLIGHT_USAGE = `usage: sd-lambda preflight [--runtime nodejs24.x] [--memory MB (default ${DEFAULT_CONFIG.memoryMb})]
   [--model DIR] [--width W --height H] [--bundle DIR | --image NAME] [--json]
@@ -57,3 +58,5 @@ export async function preflightCommand(args: string[]): Promise<number> {
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderPreflight(report));
   return report.ok ? 0 : 1;
 }
+
+export const preflightVerb: Command = { run: preflightCommand, usage: PREFLIGHT_USAGE };

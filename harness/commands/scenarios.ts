@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { prepare, settingsFromEnv } from "../emulator/stack.ts";
 import { renderOutcome, runScenarios, SCENARIOS, selectScenarios } from "../scenarios/index.ts";
+import type { Command } from "./command.ts";
 
 export const SCENARIOS_USAGE = `usage: sd-lambda scenarios [NAME...] [--json] [--list]
   reproduce Lambda's failure modes in the emulator (all of them, or the NAMEs --list shows)`;
@@ -36,3 +37,5 @@ export async function scenariosCommand(args: string[]): Promise<number> {
   else process.stdout.write(`${outcomes.length - failed} of ${outcomes.length} scenarios passed\n`);
   return failed === 0 ? 0 : 1;
 }
+
+export const scenariosVerb: Command = { run: scenariosCommand, usage: SCENARIOS_USAGE };

@@ -14,6 +14,7 @@ import {
   settingsFromEnv,
   up,
 } from "../emulator/stack.ts";
+import type { Command } from "./command.ts";
 
 export const UP_USAGE = `usage: sd-lambda up   (no flags; set MEMORY_MB, TIMEOUT_S, EPHEMERAL_STORAGE_MB, MODELS_DIR, SD_MODEL)
   the function under the RIE on localhost:9000, the function URL front door on localhost:9001`;
@@ -82,3 +83,9 @@ export async function logsCommand(args: string[]): Promise<number> {
   );
   return result.status ?? 1;
 }
+
+export const upVerb: Command = { run: upCommand, usage: UP_USAGE };
+
+export const downVerb: Command = { run: downCommand, usage: DOWN_USAGE };
+
+export const logsVerb: Command = { run: logsCommand, usage: LOGS_USAGE };
