@@ -6,8 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { basename, dirname, resolve } from "node:path";
-import { loadModel } from "../../runtime/engine/model.ts";
-import { ortVersion } from "../../runtime/engine/ort.ts";
+import { loadModel, releaseModel } from "../../runtime/engine/model.ts";
 import { render } from "../../runtime/render.ts";
 import { DEFAULT_LIMITS, parseRequest } from "../../runtime/request.ts";
 import { type Invoked, InvokeError, invoke, type Target } from "../invoke/client.ts";
@@ -111,16 +110,14 @@ export async function benchLocal(options: LocalBenchOptions): Promise<BenchResul
         seed: f.seed,
         mode: f.mode,
       },
-      engine: { onnxruntime: await ortVersion(), threads: options.threads },
+      engine: f.engine,
       coldStart: { modelLoadMs: loadMs },
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       runs,
       ...judge(runs, f.steps),
     };
   } finally {
-    await Promise.all(
-      [model.textEncoder, model.unet, model.vaeDecoder, model.vaeEncoder].map((s) => s?.release()),
-    );
+    await releaseModel(model);
   }
 }
 

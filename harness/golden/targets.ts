@@ -109,10 +109,7 @@ export function localTarget(options: LocalOptions = {}): Target {
     async close() {
       for (const model of models.values()) {
         const loaded = await model.catch(() => undefined);
-        if (!loaded) continue;
-        await Promise.all(
-          [loaded.textEncoder, loaded.unet, loaded.vaeDecoder, loaded.vaeEncoder].map((s) => s?.release()),
-        );
+        if (loaded) await (await modules()).model.releaseModel(loaded);
       }
     },
   };

@@ -74,6 +74,13 @@ export async function resolveModelDir(mntDir: string, name: string | undefined):
   );
 }
 
+/** Frees the sessions' native memory (onnxruntime holds it outside the JS heap). */
+export async function releaseModel(model: Model): Promise<void> {
+  await Promise.all(
+    [model.textEncoder, model.unet, model.vaeDecoder, model.vaeEncoder].map((s) => s?.release()),
+  );
+}
+
 export async function loadModel(dir: string, options: { threads: number }): Promise<Model> {
   try {
     const info = await stat(dir);
