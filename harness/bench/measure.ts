@@ -147,7 +147,11 @@ export async function benchEmulator(options: EmulatorBenchOptions): Promise<Benc
       kind: "local",
       endpoint: `http://${sandbox.container.getHost()}:${sandbox.container.getMappedPort(8080)}`,
     } as const;
-    const invoked = await invokeRuns(target, options, options.timeoutS + 30, (error, label) =>
+    const {
+      reports: _,
+      firstTail: __,
+      ...measured
+    } = await invokeRuns(target, options, options.timeoutS + 30, (error, label) =>
       explainFailure(error, label, sandbox, options.memoryMb),
     );
     const logs = sandbox.logs();
@@ -155,7 +159,7 @@ export async function benchEmulator(options: EmulatorBenchOptions): Promise<Benc
     if (!loaded)
       throw new Error("the function's logs have no model_loaded line: cannot tell the model load time");
     return {
-      ...invoked,
+      ...measured,
       target: "emulator",
       where: modelDir,
       coldStart: { initMs: initDurations(logs)[0], modelLoadMs: Number(loaded[1]) },
@@ -180,15 +184,16 @@ export interface AwsBenchOptions extends Omit<BenchOptions, "modelDir"> {
  */
 export async function benchAws(options: AwsBenchOptions): Promise<BenchResult> {
   const target = { kind: "aws", functionName: options.functionName, region: options.region } as const;
-  const invoked = await invokeRuns(target, options, options.timeoutS, async (error, label) =>
-    error instanceof Error
-      ? new Error(`${label} failed: ${error.message}`, { cause: error })
-      : new Error(String(error)),
+  const { reports, firstTail, ...measured } = await invokeRuns(
+    target,
+    options,
+    options.timeoutS,
+    async (error, label) => failed(error, label),
   );
-  const first = invoked.reports[0];
-  const loaded = /"event":"model_loaded".*?"load_ms":(\d+)/.exec(invoked.firstTail ?? "");
+  const first = reports[0];
+  const loaded = /"event":"model_loaded".*?"load_ms":(\d+)/.exec(firstTail ?? "");
   return {
-    ...invoked,
+    ...measured,
     target: "aws",
     where: `${options.functionName}${options.region ? ` (${options.region})` : ""}`,
     coldStart:
@@ -197,7 +202,7 @@ export async function benchAws(options: AwsBenchOptions): Promise<BenchResult> {
         : { initMs: first.initDurationMs, ...(loaded ? { modelLoadMs: Number(loaded[1]) } : {}) },
     lambda: {
       memorySizeMb: first?.memorySizeMb ?? Number.NaN,
-      maxMemoryUsedMb: Math.max(...invoked.reports.map((r) => r.maxMemoryUsedMb)),
+      maxMemoryUsedMb: Math.max(...reports.map((r) => r.maxMemoryUsedMb)),
     },
   };
 }
@@ -234,7 +239,8 @@ async function invokeRuns(
     first ??= invoked;
     reports.push(invoked.report);
     runs.push({
-      cold: i === 0,
+      // the REPORT of an invoke that started an environment carries Init Duration (the RIE's too)
+      cold: invoked.report.initDurationMs !== undefined,
       totalMs: invoked.elapsedMs,
       stagesMs: invoked.result.timings_ms ?? {},
       reportDurationMs: invoked.report.durationMs,
@@ -283,7 +289,13 @@ async function explainFailure(
       { cause: error },
     );
   }
-  return new Error(`${label} failed: ${message}`, { cause: error });
+  return failed(error, label);
+}
+
+function failed(error: unknown, label: string): Error {
+  return new Error(`${label} failed: ${error instanceof Error ? error.message : String(error)}`, {
+    cause: error,
+  });
 }
 
 /** Statistics over the warm runs (the cold one when there are none) and the reproducibility verdict. */
@@ -304,7 +316,7 @@ function judge(runs: readonly Run[], steps: number): Pick<BenchResult, "warm" | 
 
 function describeRun(i: number, warmRuns: number, run: Run): string {
   const report = run.reportDurationMs === undefined ? "" : `, REPORT ${run.reportDurationMs.toFixed(0)} ms`;
-  return `  ${i === 0 ? "cold" : `warm ${i}/${warmRuns}`}: ${run.totalMs.toFixed(0)} ms (unet ${(run.stagesMs.unet ?? Number.NaN).toFixed(0)} ms${report})`;
+  return `  ${i > 0 ? `warm ${i}/${warmRuns}` : run.cold ? "cold" : "first (warm)"}: ${run.totalMs.toFixed(0)} ms (unet ${(run.stagesMs.unet ?? Number.NaN).toFixed(0)} ms${report})`;
 }
 
 function sha256(bytes: Buffer): string {

@@ -100,18 +100,29 @@ describe("sd-lambda bench --target aws (msw stands in for Lambda)", () => {
       identical: true,
     });
     expect(r.runs.map((x) => x.reportDurationMs)).toEqual([20000, 20001, 20002]);
+    expect(r.runs.map((x) => x.cold)).toEqual([true, false, false]);
     expect(r.warm.unetPerStepMs).toMatchObject({ n: 2, median: 3000 });
   });
 
   it("a warm first invoke is said to be warm, and memory is read for a person", async () => {
     lambda({ cold: () => false, image: () => "UE5HIQ==", bodies: [] });
-    const { code, stdout } = await runCli([...AWS, "--runs", "1", "--report", join(dir, "warm.json")]);
+    const { code, stdout, stderr } = await runCli([
+      ...AWS,
+      "--runs",
+      "1",
+      "--report",
+      join(dir, "warm.json"),
+    ]);
     expect(code).toBe(0);
+    expect(stderr).toMatch(/^ {2}first \(warm\): \d+ ms \(unet 12000 ms, REPORT 20000 ms\)\n/);
     expect(stdout).toContain(
       "  cold start      none: the first invoke found a warm environment (Lambda decides; try again later)\n",
     );
     expect(stdout).toContain("  memory          max used 7100 MB of 10240 MB (REPORT)\n");
-    expect((JSON.parse(readFileSync(join(dir, "warm.json"), "utf8")) as BenchResult).coldStart).toBeNull();
+    const r = JSON.parse(readFileSync(join(dir, "warm.json"), "utf8")) as BenchResult;
+    expect(r.coldStart).toBeNull();
+    expect(r.runs.map((x) => x.cold)).toEqual([false, false]);
+    expect(Object.keys(r)).not.toContain("reports");
   });
 
   it("different images for the same seed: the timings are void, exit 1", async () => {
