@@ -264,7 +264,7 @@ export const SCENARIOS: readonly Scenario[] = [
     name: "out-of-memory",
     title: "Out of memory",
     provoke:
-      "memory 512 MB and a 512x512 request (tiny-sd needs ~850 MB there); preflight with the same numbers",
+      "memory 512 MB and a 512x512 request (tiny-sd peaks at ~670 MB there, preflight estimates ~850 MB); preflight with the same numbers",
     sees: "Runtime.OutOfMemory with the max memory used (the RIE itself says Runtime.ExitError, signal: killed); preflight warns first; the next invoke works",
     async run(ctx) {
       const estimate = estimateMemory(modelFacts(TINY), { width: 512, height: 512 });
