@@ -147,11 +147,7 @@ export async function benchEmulator(options: EmulatorBenchOptions): Promise<Benc
       kind: "local",
       endpoint: `http://${sandbox.container.getHost()}:${sandbox.container.getMappedPort(8080)}`,
     } as const;
-    const {
-      reports: _,
-      firstTail: __,
-      ...measured
-    } = await invokeRuns(target, options, options.timeoutS + 30, (error, label) =>
+    const { measured } = await invokeRuns(target, options, options.timeoutS + 30, (error, label) =>
       explainFailure(error, label, sandbox, options.memoryMb),
     );
     const logs = sandbox.logs();
@@ -184,7 +180,7 @@ export interface AwsBenchOptions extends Omit<BenchOptions, "modelDir"> {
  */
 export async function benchAws(options: AwsBenchOptions): Promise<BenchResult> {
   const target = { kind: "aws", functionName: options.functionName, region: options.region } as const;
-  const { reports, firstTail, ...measured } = await invokeRuns(
+  const { measured, reports, firstTail } = await invokeRuns(
     target,
     options,
     options.timeoutS,
@@ -207,8 +203,8 @@ export async function benchAws(options: AwsBenchOptions): Promise<BenchResult> {
   };
 }
 
-interface InvokedRuns
-  extends Pick<BenchResult, "model" | "request" | "engine" | "runs" | "warm" | "identical"> {
+interface InvokedRuns {
+  readonly measured: Pick<BenchResult, "model" | "request" | "engine" | "runs" | "warm" | "identical">;
   readonly reports: readonly Report[];
   /** The first invoke's log tail (Lambda's LogResult), where a cold start's model_loaded line is. */
   readonly firstTail: string | undefined;
@@ -251,19 +247,21 @@ async function invokeRuns(
   const f = (first as Invoked).result;
   const steps = Number(f.num_inference_steps);
   return {
-    model: String(f.model),
-    request: {
-      width: f.width,
-      height: f.height,
-      steps,
-      scheduler: String(f.scheduler),
-      guidance: Number(f.guidance_scale),
-      seed: f.seed,
-      mode: String(f.mode),
+    measured: {
+      model: String(f.model),
+      request: {
+        width: f.width,
+        height: f.height,
+        steps,
+        scheduler: String(f.scheduler),
+        guidance: Number(f.guidance_scale),
+        seed: f.seed,
+        mode: String(f.mode),
+      },
+      engine: f.engine ?? { onnxruntime: "unknown", threads: 0 },
+      runs,
+      ...judge(runs, steps),
     },
-    engine: f.engine ?? { onnxruntime: "unknown", threads: 0 },
-    runs,
-    ...judge(runs, steps),
     reports,
     firstTail: (first as Invoked).logTail,
   };
