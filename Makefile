@@ -8,13 +8,14 @@ export PATH := $(NODE_BIN):$(PATH)
 export ONNXRUNTIME_NODE_INSTALL := skip
 export NPM_CONFIG_UPDATE_NOTIFIER := false
 
-.PHONY: help deps build lint typecheck test fixtures bench-model up down logs clean
+.PHONY: help deps build lint typecheck test fixtures families bench-model up down logs clean
 
 help:
 	@echo "make up        the function on localhost:9000 (RIE) and :9001 (function URL), tiny model mounted"
 	@echo "make test      lint, typecheck and every test suite, as CI runs them"
 	@echo "make down      stop and remove what make up started"
 	@echo "make fixtures  regenerate fixtures/models and fixtures/reference with diffusers (Python, not in CI)"
+	@echo "make families  regenerate fixtures/families (one tiny pipeline per model family + diffusers references)"
 	@echo "make bench-model  full-size random-weight SD 1.5 ONNX model in .cache/models/sd15-random (Python, ~4 GB)"
 
 node_modules/.installed: package.json package-lock.json
@@ -49,6 +50,10 @@ logs: deps
 fixtures:
 	fixtures/generate/setup.sh
 	fixtures/generate/.venv/bin/python fixtures/generate/generate.py
+
+families: deps
+	fixtures/generate/setup-families.sh
+	fixtures/generate/.venv-families/bin/python fixtures/generate/families.py
 
 bench-model:
 	fixtures/generate/setup.sh

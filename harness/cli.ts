@@ -39,6 +39,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "check a built bundle or image before deploy (glibc, permissions, memory)",
     load: async () => (await import("./commands/preflight.ts")).preflightVerb,
   },
+  models: {
+    summary: "check a model folder as the function loads it: family, defaults, inputs, sizes, memory",
+    load: async () => (await import("./commands/models.ts")).modelsVerb,
+  },
   bench: {
     summary: "time a generation (cold and warm) and its memory, in-process or in a fresh emulator container",
     load: async () => (await import("./commands/bench.ts")).benchVerb,

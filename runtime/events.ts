@@ -92,6 +92,7 @@ export function resultJson(r: Rendered, requestId: string): Record<string, unkno
     model: r.model,
     timings_ms: roundTimings(r.timings),
     warnings: r.warnings,
+    defaults: r.defaults,
     engine: r.engine,
     request_id: requestId,
   };

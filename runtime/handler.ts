@@ -10,7 +10,7 @@ import { loadModel, type Model, resolveModelDir } from "./engine/model.ts";
 import { ortVersion } from "./engine/ort.ts";
 import { DeadlineError, ResponseTooLargeError, SdLambdaError } from "./errors.ts";
 import { answer, errorAnswer, parseEvent, shapeOf } from "./events.ts";
-import { render, roundTimings } from "./render.ts";
+import { plannedSteps, render, roundTimings } from "./render.ts";
 import { parseRequest } from "./request.ts";
 
 export interface LambdaContext {
@@ -32,6 +32,7 @@ function model(): Promise<Model> {
         log({
           event: "model_loaded",
           model: m.name,
+          family: m.family.name,
           threads: m.threads,
           load_ms: Math.round(performance.now() - started),
         });
@@ -61,14 +62,25 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
     const request = parseRequest(parsed.body, config.limits);
     Object.assign(record, { prompt_chars: request.prompt.length, prompt: clip(request.prompt, 120) });
     const loaded = await model();
-    const sizeKey = `${request.width ?? loaded.nativeWidth}x${request.height ?? loaded.nativeHeight}x${request.guidance_scale > 1 ? 2 : 1}`;
-    const rendered = await render(loaded, request, {
-      beforeStep: (remaining, meanMs) =>
-        checkDeadline(context, remaining, meanMs ?? stepMsBySize.get(sizeKey), request.num_inference_steps),
-      onStep: (s) => {
-        if (s.index === s.total - 1) stepMsBySize.set(sizeKey, s.stepMs);
+    const operator = {
+      steps: config.limits.defaultSteps,
+      guidance: config.limits.defaultGuidance,
+      strength: config.limits.defaultStrength,
+    };
+    const planned = plannedSteps(loaded, request, operator);
+    const sizeKey = `${request.width ?? loaded.nativeWidth}x${request.height ?? loaded.nativeHeight}x${planned.guidance > 1 ? 2 : 1}`;
+    const rendered = await render(
+      loaded,
+      request,
+      {
+        beforeStep: (remaining, meanMs) =>
+          checkDeadline(context, remaining, meanMs ?? stepMsBySize.get(sizeKey), planned.steps),
+        onStep: (s) => {
+          if (s.index === s.total - 1) stepMsBySize.set(sizeKey, s.stepMs);
+        },
       },
-    });
+      operator,
+    );
     Object.assign(record, {
       seed: rendered.seed,
       width: rendered.width,
@@ -80,6 +92,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
       bytes: rendered.bytes.length,
       timings_ms: roundTimings(rendered.timings),
       warnings: rendered.warnings,
+      defaults: rendered.defaults,
     });
     const response = answer(shape, rendered, parsed.wantsJson, context.awsRequestId);
     const size = Buffer.byteLength(JSON.stringify(response));

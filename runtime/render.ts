@@ -4,6 +4,7 @@
  * Shared by the Lambda handler and the harness's in-process `generate`.
  */
 import { randomInt } from "node:crypto";
+import { type Defaulted, type DefaultOverrides, modelDefaults } from "./engine/family.ts";
 import { decodeImage, encodeImage, imageSize, type OutputFormat } from "./engine/image.ts";
 import type { Model } from "./engine/model.ts";
 import { ortVersion } from "./engine/ort.ts";
@@ -26,18 +27,41 @@ export interface Rendered {
   readonly model: string;
   readonly timings: Timings & { encode: number };
   readonly warnings: string[];
+  /** The fields the request left out: the value used and why (the model's family, sd-lambda.json, SD_DEFAULT_*). */
+  readonly defaults: Readonly<Record<string, Defaulted<number | string>>>;
   /** What computed it, so a golden or a bug report can name the engine. */
   readonly engine: { readonly onnxruntime: string; readonly threads: number };
 }
 
-export async function render(model: Model, request: SdRequest, hooks: GenerateHooks = {}): Promise<Rendered> {
+export async function render(
+  model: Model,
+  request: SdRequest,
+  hooks: GenerateHooks = {},
+  operator: DefaultOverrides["env"] = {},
+): Promise<Rendered> {
   const seed = request.seed ?? randomInt(0, 2 ** 32 - 1);
   const init =
     request.init_image === undefined ? undefined : await decodeInput("init_image", request.init_image);
-  const size = resolveSize(model, request, init);
   const mode = request.mask !== undefined ? "inpaint" : init ? "img2img" : "txt2img";
-  // the seed article's engine: LMS for text-to-image, PNDM when it starts from an image
-  const scheduler = request.scheduler ?? (mode === "txt2img" ? "lms" : "pndm");
+  const modelDefault = modelDefaults(model.family, model.facts, mode, {
+    env: operator,
+    file: model.sdLambda,
+  });
+  const used: Record<string, Defaulted<number | string>> = {};
+  const pick = <T extends number | string>(
+    field: string,
+    given: T | undefined,
+    fallback: Defaulted<T>,
+  ): T => {
+    if (given !== undefined) return given;
+    used[field] = fallback;
+    return fallback.value;
+  };
+  const size = resolveSize(model, request, init, modelDefault, pick);
+  const scheduler = pick("scheduler", request.scheduler, modelDefault.scheduler);
+  const steps = pick("num_inference_steps", request.num_inference_steps, modelDefault.steps);
+  const guidance = pick("guidance_scale", request.guidance_scale, modelDefault.guidance);
+  const strength = init ? pick("strength", request.strength, modelDefault.strength) : undefined;
   const initImage = init ? await decodeImage(init.bytes, size) : undefined;
   const mask =
     request.mask === undefined
@@ -53,14 +77,14 @@ export async function render(model: Model, request: SdRequest, hooks: GenerateHo
       prompt: request.prompt,
       negativePrompt: request.negative_prompt,
       seed,
-      steps: request.num_inference_steps,
-      guidance: request.guidance_scale,
+      steps,
+      guidance,
       width: size.width,
       height: size.height,
       scheduler,
       initImage,
       mask,
-      strength: init ? (request.strength ?? 0.5) : undefined,
+      strength,
     },
     hooks,
   );
@@ -73,14 +97,30 @@ export async function render(model: Model, request: SdRequest, hooks: GenerateHo
     seed,
     width: size.width,
     height: size.height,
-    steps: request.num_inference_steps,
-    guidance: request.guidance_scale,
+    steps,
+    guidance,
     scheduler,
     mode,
     model: model.name,
     timings: { ...generation.timings, encode: performance.now() - t0 },
     warnings: [...warnings, ...generation.warnings],
+    defaults: used,
     engine: { onnxruntime: await ortVersion(), threads: model.threads },
+  };
+}
+
+/** The steps and guidance a request runs with (its own, else the model's defaults), before rendering. */
+export function plannedSteps(
+  model: Model,
+  request: SdRequest,
+  operator: DefaultOverrides["env"] = {},
+): { steps: number; guidance: number } {
+  const mode =
+    request.mask !== undefined ? "inpaint" : request.init_image !== undefined ? "img2img" : "txt2img";
+  const d = modelDefaults(model.family, model.facts, mode, { env: operator, file: model.sdLambda });
+  return {
+    steps: request.num_inference_steps ?? d.steps.value,
+    guidance: request.guidance_scale ?? d.guidance.value,
   };
 }
 
@@ -89,14 +129,19 @@ export function roundTimings(timings: object): Record<string, number> {
   return Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v as number)]));
 }
 
-/** Requested size, else the init image's (when a multiple of 8), else the model's native size. */
+/** Requested size, else the init image's (when a multiple of the model's), else the model's default size. */
 function resolveSize(
   model: Model,
   request: SdRequest,
   init: { width: number; height: number } | undefined,
+  defaults: { width: Defaulted<number>; height: Defaulted<number> },
+  pick: <T extends number | string>(field: string, given: T | undefined, fallback: Defaulted<T>) => T,
 ): { width: number; height: number } {
   if (request.width !== undefined || request.height !== undefined || !init) {
-    return { width: request.width ?? model.nativeWidth, height: request.height ?? model.nativeHeight };
+    return {
+      width: pick("width", request.width, defaults.width),
+      height: pick("height", request.height, defaults.height),
+    };
   }
   const { width, height } = init;
   const f = model.sizeMultiple;

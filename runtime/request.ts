@@ -13,9 +13,10 @@ export interface Limits {
   readonly maxSide: number;
   readonly maxPromptChars: number;
   readonly maxGuidance: number;
-  readonly defaultSteps: number;
-  readonly defaultGuidance: number;
-  readonly defaultStrength: number;
+  /** Operator defaults, set only by SD_DEFAULT_*; otherwise the model's family decides (engine/family.ts). */
+  readonly defaultSteps?: number;
+  readonly defaultGuidance?: number;
+  readonly defaultStrength?: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -24,13 +25,9 @@ export const DEFAULT_LIMITS: Limits = {
   maxSide: 2048,
   maxPromptChars: 2000,
   maxGuidance: 30,
-  // the seed article's engine defaults
-  defaultSteps: 32,
-  defaultGuidance: 7.5,
-  defaultStrength: 0.5,
 };
 
-const ENV_KEYS: Record<keyof Limits, string> = {
+const ENV_KEYS: Record<keyof Required<Limits>, string> = {
   maxSteps: "SD_MAX_STEPS",
   maxPixels: "SD_MAX_PIXELS",
   maxSide: "SD_MAX_SIDE",
@@ -89,12 +86,12 @@ export function requestSchema(limits: Limits) {
         .int({ error: "num_inference_steps must be an integer" })
         .min(1, { error: `num_inference_steps must be from 1 to ${limits.maxSteps}` })
         .max(limits.maxSteps, { error: `num_inference_steps must be from 1 to ${limits.maxSteps}` })
-        .default(limits.defaultSteps),
+        .optional(),
       guidance_scale: z
         .number({ error: "guidance_scale must be a number" })
         .min(0, { error: `guidance_scale must be from 0 to ${limits.maxGuidance}` })
         .max(limits.maxGuidance, { error: `guidance_scale must be from 0 to ${limits.maxGuidance}` })
-        .default(limits.defaultGuidance),
+        .optional(),
       width: side("width").optional(),
       height: side("height").optional(),
       scheduler: z

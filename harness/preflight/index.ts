@@ -16,6 +16,7 @@ import {
 } from "./checks.ts";
 import { type ElfInfo, isElf, readElf } from "./elf.ts";
 import { bundleFiles, type FunctionFile, imageFiles } from "./files.ts";
+import { checkModel, modelCheck } from "./model-check.ts";
 
 export * from "./checks.ts";
 export { type ElfInfo, readElf } from "./elf.ts";
@@ -57,6 +58,7 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
     const facts = modelFacts(options.modelDir);
     estimate = estimateMemory(facts, { width: options.width, height: options.height });
     checks.push(memoryCheck(facts, estimate, options.memoryMb));
+    checks.push(modelCheck(await checkModel(options.modelDir)));
   }
   return {
     source: label,

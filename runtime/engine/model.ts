@@ -5,25 +5,39 @@
  */
 import { constants, statSync } from "node:fs";
 import { access, readdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ModelError } from "../errors.ts";
+import {
+  detectFamily,
+  type Family,
+  type FamilyFacts,
+  parseSdLambdaJson,
+  type SdLambdaJson,
+} from "./family.ts";
+import { checkScheduler, checkSessions } from "./model-checks.ts";
 import { OnnxSession } from "./ort.ts";
 import type { SchedulerConfig } from "./schedulers/types.ts";
-import { ClipTokenizer } from "./tokenizer.ts";
+import { ClipTokenizer, type TokenizerJson } from "./tokenizer.ts";
 
 export const MODEL_LAYOUT = [
   "model_index.json",
   "text_encoder/model.onnx",
   "unet/model.onnx",
   "vae_decoder/model.onnx",
-  "tokenizer/tokenizer.json",
   "tokenizer/tokenizer_config.json",
   "scheduler/scheduler_config.json",
 ] as const;
+/** One of the two: the optimum export's tokenizer.json, or the Hub layout's vocab.json + merges.txt. */
+export const TOKENIZER_FILES = [
+  "tokenizer/tokenizer.json",
+  "tokenizer/vocab.json + tokenizer/merges.txt",
+] as const;
 /** Needed only for img2img and inpainting. */
 export const VAE_ENCODER = "vae_encoder/model.onnx";
+/** Optional per-model defaults (docs/decisions/model-defaults.md). */
+export const SD_LAMBDA_JSON = "sd-lambda.json";
 
-const LAYOUT_HINT = `expected the layout of optimum-cli export onnx: ${[...MODEL_LAYOUT, VAE_ENCODER].join(", ")}`;
+const LAYOUT_HINT = `expected the layout of optimum-cli export onnx: ${[...MODEL_LAYOUT, TOKENIZER_FILES.join(" or "), VAE_ENCODER].join(", ")}`;
 
 export interface Model {
   readonly name: string;
@@ -46,6 +60,19 @@ export interface Model {
   readonly nativeHeight: number;
   readonly unetInChannels: number;
   readonly threads: number;
+  /** model_index.json's `_class_name` and VAE class (AutoencoderKL, or AutoencoderTiny for TAESD). */
+  readonly pipelineClass: string | undefined;
+  readonly vaeClass: string | undefined;
+  readonly family: Family;
+  readonly facts: FamilyFacts;
+  /** The folder's sd-lambda.json, checked; `{}` when absent. */
+  readonly sdLambda: SdLambdaJson;
+  /** The UNet's `timestep_cond` width (LCM's guidance embedding), when it has that input. */
+  readonly timestepCondDim: number | undefined;
+  /** Set when the exported UNet only takes one latent size: the image size it needs. */
+  readonly fixedSize: { readonly width: number; readonly height: number } | undefined;
+  /** Problems found at load that do not stop it (shown by `models check`). */
+  readonly notes: readonly string[];
 }
 
 /** `$MNT_DIR/models/<SD_MODEL>`, or the only folder there when SD_MODEL is unset. */
@@ -75,7 +102,9 @@ export async function resolveModelDir(mntDir: string, name: string | undefined):
 }
 
 /** Frees the sessions' native memory (onnxruntime holds it outside the JS heap). */
-export async function releaseModel(model: Model): Promise<void> {
+export async function releaseModel(
+  model: Pick<Model, "textEncoder" | "unet" | "vaeDecoder" | "vaeEncoder">,
+): Promise<void> {
   await Promise.all(
     [model.textEncoder, model.unet, model.vaeDecoder, model.vaeEncoder].map((s) => s?.release()),
   );
@@ -92,15 +121,30 @@ export async function loadModel(dir: string, options: { threads: number }): Prom
   const hasEncoder = await exists(join(dir, VAE_ENCODER));
   if (hasEncoder) await checkReadable(join(dir, VAE_ENCODER), dir);
 
-  const tokenizer = new ClipTokenizer({
-    tokenizerJson: await readJson(join(dir, "tokenizer/tokenizer.json")),
-    tokenizerConfig: await readJson(join(dir, "tokenizer/tokenizer_config.json")),
-  });
+  const tokenizer = await loadTokenizer(dir);
+  const modelIndex = await readJson(join(dir, "model_index.json"));
   const schedulerConfig = (await readJson(join(dir, "scheduler/scheduler_config.json"))) as SchedulerConfig;
   const unetConfig = await readOptionalJson(join(dir, "unet/config.json"));
   const vaeConfig = await readOptionalJson(join(dir, "vae_decoder/config.json"));
+  const sdLambdaPath = join(dir, SD_LAMBDA_JSON);
+  const sdLambda = parseSdLambdaJson((await exists(sdLambdaPath)) ? await readJson(sdLambdaPath) : {});
+  if (typeof sdLambda === "string")
+    throw new ModelError(
+      "MODEL_INVALID",
+      `${sdLambdaPath}: ${sdLambda} (see docs/decisions/model-defaults.md)`,
+      {
+        details: { path: sdLambdaPath },
+      },
+    );
 
-  const open = (file: string) => OnnxSession.open(join(dir, file), options);
+  const open = async (file: string) => {
+    try {
+      return await OnnxSession.open(join(dir, file), options);
+    } catch (error) {
+      await checkExternalData(join(dir, file));
+      throw error;
+    }
+  };
   const [textEncoder, unet, vaeDecoder, vaeEncoder] = await Promise.all([
     open("text_encoder/model.onnx"),
     open("unet/model.onnx"),
@@ -108,29 +152,140 @@ export async function loadModel(dir: string, options: { threads: number }): Prom
     hasEncoder ? open(VAE_ENCODER) : Promise.resolve(undefined),
   ]);
 
-  const blocks = Array.isArray(vaeConfig.block_out_channels) ? vaeConfig.block_out_channels.length : 4;
-  const vaeScaleFactor = 2 ** (blocks - 1);
-  const sampleSize = unetConfig.sample_size;
-  const native = (typeof sampleSize === "number" ? sampleSize : 64) * vaeScaleFactor;
-  const downBlocks = Array.isArray(unetConfig.down_block_types) ? unetConfig.down_block_types.length : 4;
-  const channels = unet.input("sample").shape[1];
-  return {
-    name: dir.split("/").filter(Boolean).pop() ?? dir,
-    dir,
-    tokenizer,
-    textEncoder,
-    unet,
-    vaeDecoder,
-    vaeEncoder,
-    schedulerConfig,
-    vaeScaleFactor,
-    sizeMultiple: vaeScaleFactor * 2 ** (downBlocks - 1),
-    vaeScalingFactor: typeof vaeConfig.scaling_factor === "number" ? vaeConfig.scaling_factor : 0.18215,
-    nativeWidth: native,
-    nativeHeight: native,
-    unetInChannels: typeof channels === "number" ? channels : 4,
-    threads: options.threads,
-  };
+  const sessions = { textEncoder, unet, vaeDecoder, vaeEncoder };
+  try {
+    const shape = checkSessions(sessions, tokenizer.maxLength);
+    const blocks = Array.isArray(vaeConfig.block_out_channels) ? vaeConfig.block_out_channels.length : 4;
+    const vaeScaleFactor = 2 ** (blocks - 1);
+    const sampleSize = unetConfig.sample_size;
+    const native = (typeof sampleSize === "number" ? sampleSize : 64) * vaeScaleFactor;
+    const downBlocks = Array.isArray(unetConfig.down_block_types) ? unetConfig.down_block_types.length : 4;
+    const fixed = shape.fixedLatent && {
+      width: shape.fixedLatent.width * vaeScaleFactor,
+      height: shape.fixedLatent.height * vaeScaleFactor,
+    };
+    const vaeClass = componentClass(modelIndex.vae) ?? componentClass(modelIndex.vae_decoder);
+    const facts: FamilyFacts = {
+      pipelineClass: typeof modelIndex._class_name === "string" ? modelIndex._class_name : undefined,
+      schedulerClass:
+        typeof schedulerConfig._class_name === "string" ? schedulerConfig._class_name : undefined,
+      schedulerConfig,
+      unetInChannels: shape.unetInChannels,
+      timestepCond: shape.timestepCondDim !== undefined,
+      textHidden: shape.textHidden ?? 0,
+      nativeWidth: fixed ? fixed.width : native,
+      nativeHeight: fixed ? fixed.height : native,
+    };
+    const family = detectFamily(facts);
+    checkScheduler(join(dir, "scheduler/scheduler_config.json"), facts, family, sdLambda);
+    return {
+      name: dir.split("/").filter(Boolean).pop() ?? dir,
+      dir,
+      tokenizer,
+      textEncoder,
+      unet,
+      vaeDecoder,
+      vaeEncoder,
+      schedulerConfig,
+      vaeScaleFactor,
+      sizeMultiple: vaeScaleFactor * 2 ** (downBlocks - 1),
+      // AutoencoderTiny (TAESD) defaults to 1.0, AutoencoderKL to SD's 0.18215
+      vaeScalingFactor:
+        typeof vaeConfig.scaling_factor === "number"
+          ? vaeConfig.scaling_factor
+          : vaeClass === "AutoencoderTiny"
+            ? 1
+            : 0.18215,
+      nativeWidth: facts.nativeWidth,
+      nativeHeight: facts.nativeHeight,
+      unetInChannels: shape.unetInChannels,
+      threads: options.threads,
+      pipelineClass: facts.pipelineClass,
+      vaeClass,
+      family,
+      facts,
+      sdLambda,
+      timestepCondDim: shape.timestepCondDim,
+      fixedSize: fixed || undefined,
+      notes: shape.notes,
+    };
+  } catch (error) {
+    await releaseModel(sessions);
+    throw error;
+  }
+}
+
+/**
+ * After a failed open: a missing or unreadable external-data file (`model.onnx_data`, `weights.pb`…)
+ * is named as such instead of "not a loadable ONNX model". The names are read from the protobuf's
+ * `external_data` entries ({key: "location", value: name}) with a byte scan.
+ */
+async function checkExternalData(onnxPath: string): Promise<void> {
+  const info = await stat(onnxPath).catch(() => undefined);
+  if (!info || info.size > 256 * 1024 * 1024) return; // graphs with external data are small
+  const bytes = await readFile(onnxPath);
+  const key = Buffer.from("\n\blocation\x12", "latin1");
+  const seen = new Set<string>();
+  for (let at = bytes.indexOf(key); at >= 0; at = bytes.indexOf(key, at + 1)) {
+    let length = 0;
+    let shift = 0;
+    let p = at + key.length;
+    for (; p < bytes.length && shift < 28; p++, shift += 7) {
+      length |= ((bytes[p] as number) & 0x7f) << shift;
+      if (!((bytes[p] as number) & 0x80)) break;
+    }
+    seen.add(bytes.subarray(p + 1, p + 1 + length).toString("utf8"));
+  }
+  for (const location of seen) {
+    const path = join(dirname(onnxPath), location);
+    try {
+      await access(path, constants.R_OK);
+    } catch (cause) {
+      throw fileError(
+        path,
+        cause,
+        (cause as NodeJS.ErrnoException).code === "ENOENT"
+          ? `${onnxPath} keeps its weights in ${location}, and ${path} does not exist — copy it beside model.onnx`
+          : undefined,
+      );
+    }
+  }
+}
+
+/** model_index.json's `["diffusers", "AutoencoderKL"]` → "AutoencoderKL". */
+function componentClass(entry: unknown): string | undefined {
+  return Array.isArray(entry) && typeof entry[1] === "string" ? entry[1] : undefined;
+}
+
+/** tokenizer.json when present, else the Hub layout's vocab.json + merges.txt (+ special_tokens_map.json). */
+async function loadTokenizer(dir: string): Promise<ClipTokenizer> {
+  const file = (name: string) => join(dir, "tokenizer", name);
+  const specialMap = (await exists(file("special_tokens_map.json")))
+    ? await readJson(file("special_tokens_map.json"))
+    : {};
+  const tokenizerConfig = { ...specialMap, ...(await readJson(file("tokenizer_config.json"))) };
+  const hasJson = await exists(file("tokenizer.json"));
+  if (!hasJson) {
+    for (const name of ["vocab.json", "merges.txt"]) await checkReadable(file(name), dir);
+  }
+  const files = hasJson
+    ? { tokenizerJson: (await readJson(file("tokenizer.json"))) as unknown as TokenizerJson, tokenizerConfig }
+    : {
+        vocab: (await readJson(file("vocab.json"))) as Record<string, number>,
+        merges: await readFile(file("merges.txt"), "utf8").catch((cause: unknown) => {
+          throw fileError(file("merges.txt"), cause, undefined);
+        }),
+        tokenizerConfig,
+      };
+  try {
+    return new ClipTokenizer(files);
+  } catch (cause) {
+    throw new ModelError(
+      "MODEL_INVALID",
+      `${join(dir, "tokenizer")}: ${(cause as Error).message} — copy the tokenizer folder of the pipeline the model was exported from`,
+      { cause, details: { path: join(dir, "tokenizer") } },
+    );
+  }
 }
 
 async function checkReadable(path: string, dir: string): Promise<void> {

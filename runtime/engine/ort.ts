@@ -2,10 +2,12 @@
  * The one module that touches onnxruntime-node. It loads the native library lazily so a missing or
  * incompatible `.so` becomes an error that names the library and the fix, and it checks every feed
  * against the session's own input metadata (names, dtypes) before running, since exporter versions
- * differ (int32 vs int64 `input_ids`, int64 vs float `timestep`).
+ * differ (int32 vs int64 `input_ids`, int64 vs float `timestep`). fp16 exports are cast here, at the
+ * session boundary: the engine always feeds and reads float32.
  */
 import type * as OrtModule from "onnxruntime-node";
 import { ModelError, SdLambdaError } from "../errors.ts";
+import { fromHalf, toHalf } from "./half.ts";
 
 type Ort = typeof OrtModule;
 export type TensorType = "float32" | "float16" | "int32" | "int64";
@@ -106,8 +108,12 @@ export class OnnxSession {
   }
 
   async run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
+    const cast: Record<string, Tensor> = {};
     for (const info of this.inputs) {
-      const feed = feeds[info.name];
+      let feed = feeds[info.name];
+      if (feed?.type === "float32" && info.type === "float16")
+        feed = { type: "float16", data: toHalf(feed.data as Float32Array), dims: feed.dims };
+      if (feed) cast[info.name] = feed;
       if (!feed || feed.type !== info.type) {
         throw new SdLambdaError(
           "ENGINE",
@@ -117,8 +123,7 @@ export class OnnxSession {
       }
     }
     const ortFeeds: Record<string, OrtModule.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds))
-      ortFeeds[name] = new this.#ort.Tensor(t.type, t.data, t.dims);
+    for (const [name, t] of Object.entries(cast)) ortFeeds[name] = this.#tensor(t);
     let results: OrtModule.InferenceSession.ReturnType;
     try {
       results = await this.#session.run(ortFeeds);
@@ -135,10 +140,24 @@ export class OnnxSession {
     }
     const out: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(results)) {
-      out[name] = { type: t.type as TensorType, data: t.data as TensorData, dims: [...t.dims] };
+      out[name] =
+        t.type === "float16"
+          ? { type: "float32", data: fromHalf(halfBits(t.data)), dims: [...t.dims] }
+          : { type: t.type as TensorType, data: t.data as TensorData, dims: [...t.dims] };
       t.dispose();
     }
     return out;
+  }
+
+  /**
+   * float16 goes in as a uint16 tensor relabelled float16: onnxruntime-common wraps Uint16Array float16
+   * data in a Float16Array when Node has one (Node 24), and onnxruntime-node 1.30 reads 0 bytes from that.
+   */
+  #tensor(t: Tensor): OrtModule.Tensor {
+    if (t.type !== "float16") return new this.#ort.Tensor(t.type, t.data, t.dims);
+    const bits = new this.#ort.Tensor("uint16", t.data as Uint16Array, t.dims);
+    Object.defineProperty(bits, "type", { value: "float16" });
+    return bits;
   }
 
   async release(): Promise<void> {
@@ -159,6 +178,11 @@ function describe(m: OrtModule.InferenceSession.ValueMetadata): TensorInfo {
 
 function show(i: TensorInfo): string {
   return `${i.name}: ${i.type}[${i.shape.join(",")}]`;
+}
+
+function halfBits(data: unknown): Uint16Array {
+  const view = data as ArrayBufferView;
+  return new Uint16Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
 }
 
 function firstLine(text: string): string {

@@ -5,11 +5,12 @@
  * generator — so its latents can be checked against theirs.
  */
 import { BadRequestError, ModelError } from "../errors.ts";
+import { pipelineRewrites } from "./family.ts";
 import { fromModelOutput, type RgbImage, toMask, toModelInput } from "./image.ts";
 import type { Model } from "./model.ts";
 import type { Tensor } from "./ort.ts";
 import { NumpyRandom } from "./random.ts";
-import { createScheduler, type SchedulerName } from "./schedulers/index.ts";
+import { createScheduler, type Scheduler, type SchedulerName } from "./schedulers/index.ts";
 
 export interface GenerateParams {
   readonly prompt: string;
@@ -78,13 +79,21 @@ export async function generate(
     }
   };
   const warnings: string[] = [];
-  const cfg = params.guidance > 1;
+  // LatentConsistencyModelPipeline feeds the guidance as an embedding (timestep_cond) and runs no CFG
+  const cfg = params.guidance > 1 && model.timestepCondDim === undefined;
   const factor = model.vaeScaleFactor;
   const multiple = model.sizeMultiple;
   if (params.width % multiple !== 0 || params.height % multiple !== 0) {
     throw new BadRequestError(
       `width and height must be multiples of ${multiple} for model ${model.name}, got ${params.width}x${params.height}`,
       { field: params.width % multiple !== 0 ? "width" : "height", limit: multiple },
+    );
+  }
+  const fixed = model.fixedSize;
+  if (fixed && (params.width !== fixed.width || params.height !== fixed.height)) {
+    throw new BadRequestError(
+      `model ${model.name}'s UNet was exported for ${fixed.width}x${fixed.height} only, got ${params.width}x${params.height}; leave width and height out or re-export the UNet with dynamic height and width`,
+      { field: params.width !== fixed.width ? "width" : "height", limit: `${fixed.width}x${fixed.height}` },
     );
   }
   const latentShape = [1, 4, params.height / factor, params.width / factor] as const;
@@ -110,7 +119,8 @@ export async function generate(
   const embeddings = await time("text_encoder", () => encodeText(model, uncond ? [uncond, cond] : [cond]));
 
   // 2. Schedule; img2img and inpainting skip the first (1 - strength) of it.
-  const scheduler = createScheduler(params.scheduler, model.schedulerConfig, params.steps);
+  const mode = params.mask ? "inpaint" : params.initImage ? "img2img" : "txt2img";
+  const scheduler = buildScheduler(model, params, mode, warnings);
   let timesteps = scheduler.timesteps;
   const image = params.initImage;
   if (image) {
@@ -137,13 +147,16 @@ export async function generate(
     latents = scale(noise, scheduler.initNoiseSigma);
   } else {
     const pixels = toModelInput(image);
-    imageLatents = await time("vae_encode", () => encodeImage(model, pixels, params, rng, latentShape));
-    noise = rng.randn(latentShape);
     const strengthMax = (params.strength ?? 1) === 1;
+    // StableDiffusionInpaintPipeline encodes the init image first only when it blends with it (4-channel
+    // UNet) or starts from it (strength < 1); a 9-channel UNet at strength 1 starts from noise alone
+    if (!(params.mask && strengthMax && model.unetInChannels === 9))
+      imageLatents = await time("vae_encode", () => encodeImage(model, pixels, params, rng, latentShape));
+    noise = rng.randn(latentShape);
     latents =
       params.mask && strengthMax
         ? scale(noise, scheduler.initNoiseSigma)
-        : scheduler.addNoise(imageLatents, noise, timesteps[0] as number);
+        : scheduler.addNoise(imageLatents as Float32Array, noise, timesteps[0] as number);
     if (params.mask) {
       const mask = toMask(params.mask);
       maskLatent = downsampleNearest(mask, params.width, params.height, factor);
@@ -154,6 +167,7 @@ export async function generate(
 
   // 4. Denoising loop.
   const batch = cfg ? 2 : 1;
+  const timestepCond = model.timestepCondDim && guidanceEmbedding(params.guidance, model.timestepCondDim);
   let meanStepMs: number | undefined;
   for (let i = 0; i < timesteps.length; i++) {
     hooks.beforeStep?.(timesteps.length - i, meanStepMs);
@@ -162,7 +176,9 @@ export async function generate(
     const stepStart = performance.now();
     const input = scheduler.scaleModelInput(latents, index);
     const unetInput = unetSample(model, input, batch, latentShape, maskLatent, maskedImageLatents);
-    const out = await time("unet", () => runUnet(model, unetInput, t, embeddings, batch, latentShape));
+    const out = await time("unet", () =>
+      runUnet(model, unetInput, t, embeddings, batch, latentShape, timestepCond || undefined),
+    );
     const noisePred = cfg ? guide(out, latentSize, params.guidance) : out;
     latents = scheduler.step(noisePred, index, latents, rng, latentShape);
     if (maskLatent && imageLatents && model.unetInChannels === 4) {
@@ -197,18 +213,62 @@ export async function generate(
   };
 }
 
+/** The scheduler a request picked, on the config diffusers' pipeline would rewrite it to; a config it cannot run is a 400. */
+function buildScheduler(
+  model: Model,
+  params: GenerateParams,
+  mode: "txt2img" | "img2img" | "inpaint",
+  warnings: string[],
+): Scheduler {
+  const rewritten = pipelineRewrites(params.scheduler, model.schedulerConfig, mode, model.family.name);
+  warnings.push(...rewritten.warnings);
+  try {
+    return createScheduler(params.scheduler, rewritten.config, params.steps);
+  } catch (cause) {
+    throw new BadRequestError(
+      `scheduler ${params.scheduler} with num_inference_steps ${params.steps} cannot run on model ${model.name}: ${(cause as Error).message}`,
+      { field: "scheduler", value: params.scheduler },
+    );
+  }
+}
+
+/**
+ * LatentConsistencyModelPipeline's `get_guidance_scale_embedding(w = guidance - 1)`, in float32 like torch:
+ * [sin(1000·w·f), cos(1000·w·f)] with f = exp(-i · ln(10000) / (half - 1)).
+ */
+export function guidanceEmbedding(guidance: number, dim: number): Float32Array {
+  const f = Math.fround;
+  const w = f(f(guidance - 1) * 1000);
+  const half = Math.floor(dim / 2);
+  const step = f(f(Math.log(10000)) / (half - 1));
+  const out = new Float32Array(dim); // an odd width is zero-padded at the end
+  for (let i = 0; i < half; i++) {
+    const x = f(w * f(Math.exp(f(i * -step))));
+    out[i] = Math.sin(x);
+    out[half + i] = Math.cos(x);
+  }
+  return out;
+}
+
+/** One text-encoder run per prompt, as diffusers' encode_prompt (a batch of two differs by an ulp in fp16). */
 async function encodeText(model: Model, prompts: number[][]): Promise<Float32Array> {
   const info = model.textEncoder.input("input_ids");
-  const flat = prompts.flat();
-  const ids: Tensor =
-    info.type === "int64"
-      ? {
-          type: "int64",
-          data: BigInt64Array.from(flat, BigInt),
-          dims: [prompts.length, model.tokenizer.maxLength],
-        }
-      : { type: "int32", data: Int32Array.from(flat), dims: [prompts.length, model.tokenizer.maxLength] };
-  return firstFloat(await model.textEncoder.run({ input_ids: ids }), "last_hidden_state");
+  const dims = [1, model.tokenizer.maxLength];
+  const parts: Float32Array[] = [];
+  for (const prompt of prompts) {
+    const ids: Tensor =
+      info.type === "int64"
+        ? { type: "int64", data: BigInt64Array.from(prompt, BigInt), dims }
+        : { type: "int32", data: Int32Array.from(prompt), dims };
+    parts.push(firstFloat(await model.textEncoder.run({ input_ids: ids }), "last_hidden_state"));
+  }
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** VAE posterior sample × scaling factor: mean + std · randn, as `latent_dist.sample(generator)`. */
@@ -284,6 +344,7 @@ async function runUnet(
   embeddings: Float32Array,
   batch: number,
   latentShape: readonly number[],
+  timestepCond: Float32Array | undefined,
 ): Promise<Float32Array> {
   const info = model.unet.input("timestep");
   const count = info.shape.length === 0 ? 1 : info.shape[0] === 1 ? 1 : batch;
@@ -293,7 +354,17 @@ async function runUnet(
       ? { type: "int64", data: new BigInt64Array(count).fill(BigInt(Math.trunc(t))), dims }
       : { type: "float32", data: new Float32Array(count).fill(t), dims };
   const hiddenSize = embeddings.length / (batch * model.tokenizer.maxLength);
+  const cond: Record<string, Tensor> = timestepCond
+    ? {
+        timestep_cond: {
+          type: "float32",
+          data: repeat(timestepCond, batch),
+          dims: [batch, timestepCond.length],
+        },
+      }
+    : {};
   const out = await model.unet.run({
+    ...cond,
     sample: {
       type: "float32",
       data: sample,
