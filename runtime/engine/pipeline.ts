@@ -250,25 +250,18 @@ export function guidanceEmbedding(guidance: number, dim: number): Float32Array {
   return out;
 }
 
-/** One text-encoder run per prompt, as diffusers' encode_prompt (a batch of two differs by an ulp in fp16). */
 async function encodeText(model: Model, prompts: number[][]): Promise<Float32Array> {
   const info = model.textEncoder.input("input_ids");
-  const dims = [1, model.tokenizer.maxLength];
-  const parts: Float32Array[] = [];
-  for (const prompt of prompts) {
-    const ids: Tensor =
-      info.type === "int64"
-        ? { type: "int64", data: BigInt64Array.from(prompt, BigInt), dims }
-        : { type: "int32", data: Int32Array.from(prompt), dims };
-    parts.push(firstFloat(await model.textEncoder.run({ input_ids: ids }), "last_hidden_state"));
-  }
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  const flat = prompts.flat();
+  const ids: Tensor =
+    info.type === "int64"
+      ? {
+          type: "int64",
+          data: BigInt64Array.from(flat, BigInt),
+          dims: [prompts.length, model.tokenizer.maxLength],
+        }
+      : { type: "int32", data: Int32Array.from(flat), dims: [prompts.length, model.tokenizer.maxLength] };
+  return firstFloat(await model.textEncoder.run({ input_ids: ids }), "last_hidden_state");
 }
 
 /** VAE posterior sample × scaling factor: mean + std · randn, as `latent_dist.sample(generator)`. */

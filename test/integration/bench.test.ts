@@ -26,7 +26,15 @@ describe("sd-lambda bench --target local", () => {
     expect(r).toMatchObject({
       target: "local",
       model: "tiny-sd",
-      request: { width: 64, height: 64, steps: 2, scheduler: "lms", guidance: 7.5, seed: 1, mode: "txt2img" },
+      request: {
+        width: 64,
+        height: 64,
+        steps: 2,
+        scheduler: "pndm",
+        guidance: 7.5,
+        seed: 1,
+        mode: "txt2img",
+      },
       identical: true,
     });
     expect(r.runs.map((x) => x.cold)).toEqual([true, false, false, false]);
@@ -54,7 +62,7 @@ describe("sd-lambda bench --target local", () => {
     const a = await run("--runs", "1", "--steps", "2", "--seed", "7", "--report", join(dir, "a.json"));
     expect(a.code).toBe(0);
     expect(a.stderr).toContain("loading ");
-    expect(a.stdout).toMatch(/^bench local: tiny-sd 64x64 txt2img, 2 steps lms, guidance 7\.5, seed 7\n/);
+    expect(a.stdout).toMatch(/^bench local: tiny-sd 64x64 txt2img, 2 steps pndm, guidance 7\.5, seed 7\n/);
     expect(a.stdout).toMatch(/\n {2}model load {6}\d/);
     expect(a.stdout).toMatch(/\n {2}reproducible {4}yes: 2 identical images \(sha256 [0-9a-f]{12}\)\n/);
     expect(a.stdout).toContain(`wrote ${join(dir, "a.json")}\n`);

@@ -43,9 +43,9 @@ describe("sd-lambda generate", () => {
     const b = await run(...args, "--out", join(work, "b.png"));
     expect([a.code, b.code]).toEqual([0, 0]);
     expect(a.stdout).toMatch(
-      /^wrote .*a\.png \(96x64 png, txt2img, lms, 3 steps\) seed 11\nload \d+ ms, tokenize \d+ ms, text_encoder \d+ ms/,
+      /^wrote .*a\.png \(96x64 png, txt2img, pndm, 3 steps\) seed 11\nload \d+ ms, tokenize \d+ ms, text_encoder \d+ ms/,
     );
-    expect(a.stderr).toContain("3/3");
+    expect(a.stderr).toContain("4/4"); // tiny-sd's PNDM: 3 steps are 4 UNet calls (PLMS repeats its first timestep)
     const bytes = readFileSync(join(work, "a.png"));
     expect(await imageSize(bytes)).toMatchObject({ width: 96, height: 64, format: "png" });
     expect(bytes.equals(readFileSync(join(work, "b.png")))).toBe(true);
@@ -56,7 +56,7 @@ describe("sd-lambda generate", () => {
     const r = await run("--model", join(work, "absent"), "--prompt", "x", ...out());
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n").pop()).toBe(
-      `sd-lambda generate: model folder ${join(work, "absent")} not found — expected the layout of optimum-cli export onnx: model_index.json, text_encoder/model.onnx, unet/model.onnx, vae_decoder/model.onnx, tokenizer/tokenizer.json, tokenizer/tokenizer_config.json, scheduler/scheduler_config.json, vae_encoder/model.onnx [MODEL_NOT_FOUND]`,
+      `sd-lambda generate: model folder ${join(work, "absent")} not found — expected the layout of optimum-cli export onnx: model_index.json, text_encoder/model.onnx, unet/model.onnx, vae_decoder/model.onnx, tokenizer/tokenizer_config.json, scheduler/scheduler_config.json, tokenizer/tokenizer.json or tokenizer/vocab.json + tokenizer/merges.txt, vae_encoder/model.onnx [MODEL_NOT_FOUND]`,
     );
   });
 
@@ -67,7 +67,7 @@ describe("sd-lambda generate", () => {
     const r = await run("--model", copy, "--prompt", "x", ...out());
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n").pop()).toBe(
-      `sd-lambda generate: model folder ${copy} has no unet/model.onnx — expected the layout of optimum-cli export onnx: model_index.json, text_encoder/model.onnx, unet/model.onnx, vae_decoder/model.onnx, tokenizer/tokenizer.json, tokenizer/tokenizer_config.json, scheduler/scheduler_config.json, vae_encoder/model.onnx [MODEL_NOT_FOUND]`,
+      `sd-lambda generate: model folder ${copy} has no unet/model.onnx — expected the layout of optimum-cli export onnx: model_index.json, text_encoder/model.onnx, unet/model.onnx, vae_decoder/model.onnx, tokenizer/tokenizer_config.json, scheduler/scheduler_config.json, tokenizer/tokenizer.json or tokenizer/vocab.json + tokenizer/merges.txt, vae_encoder/model.onnx [MODEL_NOT_FOUND]`,
     );
   });
 

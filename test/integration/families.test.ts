@@ -1,0 +1,116 @@
+// What a user of each model family sees: the Hub tokenizer layout gives the same image as tokenizer.json,
+// defaults follow the family (with reasons), and model problems at request time are 400s, never 500s.
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { loadModel, type Model, releaseModel } from "../../runtime/engine/model.ts";
+import { generate } from "../../runtime/engine/pipeline.ts";
+import { render } from "../../runtime/render.ts";
+import { DEFAULT_LIMITS, parseRequest } from "../../runtime/request.ts";
+
+const FIXTURES = new URL("../../fixtures/", import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), "sd-families-"));
+const loaded: Model[] = [];
+const load = async (dir: string) => {
+  const m = await loadModel(dir, { threads: 1 });
+  loaded.push(m);
+  return m;
+};
+afterAll(async () => {
+  for (const m of loaded) await releaseModel(m);
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("Hub layout", () => {
+  test("tiny-sd without tokenizer.json gives the reference's tokens and the same image", async () => {
+    const dir = join(work, "tiny-sd-hub");
+    cpSync(join(FIXTURES, "models/tiny-sd"), dir, { recursive: true });
+    rmSync(join(dir, "tokenizer/tokenizer.json"));
+    const c = JSON.parse(
+      readFileSync(join(FIXTURES, "reference/cases/txt2img_pndm_negative_prompt/case.json"), "utf8"),
+    );
+    const params = {
+      prompt: c.prompt,
+      negativePrompt: c.negative_prompt,
+      seed: c.seed,
+      steps: c.num_inference_steps,
+      guidance: c.guidance_scale,
+      width: c.width,
+      height: c.height,
+      scheduler: c.scheduler,
+    };
+    const hub = await generate(await load(dir), params);
+    const json = await generate(await load(join(FIXTURES, "models/tiny-sd")), params);
+    expect(hub.tokenIds).toEqual(c.token_ids);
+    expect(Buffer.from(hub.image.data).equals(Buffer.from(json.image.data))).toBe(true);
+  });
+});
+
+describe("defaults follow the family", () => {
+  test("SD-Turbo: one Euler a step without guidance, each default with its reason", async () => {
+    const model = await load(join(FIXTURES, "families/tiny-sd-turbo"));
+    const r = await render(model, parseRequest({ prompt: "a red apple", seed: 1 }, DEFAULT_LIMITS));
+    expect([r.scheduler, r.steps, r.guidance, r.width, r.height]).toEqual(["euler_a", 1, 0, 64, 64]);
+    expect(r.defaults).toEqual({
+      width: { value: 64, reason: "the UNet's native size (sample_size × VAE factor)" },
+      height: { value: 64, reason: "the UNet's native size (sample_size × VAE factor)" },
+      scheduler: {
+        value: "euler_a",
+        reason: "scheduler_config.json's _class_name EulerAncestralDiscreteScheduler",
+      },
+      num_inference_steps: { value: 1, reason: "sd-turbo default: SD-Turbo is distilled for 1–4 steps" },
+      guidance_scale: {
+        value: 0,
+        reason: "sd-turbo default: SD-Turbo was trained without classifier-free guidance",
+      },
+    });
+    expect(r.warnings).toEqual([]);
+  });
+
+  test("what the request gives is not listed as defaulted", async () => {
+    const model = await load(join(FIXTURES, "families/tiny-lcm"));
+    const request = {
+      prompt: "a red apple",
+      seed: 1,
+      num_inference_steps: 2,
+      guidance_scale: 1.5,
+      width: 64,
+      height: 64,
+    };
+    const r = await render(model, parseRequest(request, DEFAULT_LIMITS));
+    expect(r.defaults).toEqual({
+      scheduler: { value: "lcm", reason: "scheduler_config.json's _class_name LCMScheduler" },
+    });
+  });
+});
+
+describe("model limits at request time are 400s", () => {
+  test("a size a fixed-size UNet does not take", async () => {
+    const model = { ...(await load(join(FIXTURES, "models/tiny-sd"))), fixedSize: { width: 64, height: 64 } };
+    const params = {
+      prompt: "x",
+      seed: 1,
+      steps: 1,
+      guidance: 1,
+      width: 96,
+      height: 64,
+      scheduler: "pndm" as const,
+    };
+    await expect(generate(model, params)).rejects.toMatchObject({
+      status: 400,
+      message:
+        "model tiny-sd's UNet was exported for 64x64 only, got 96x64; leave width and height out or re-export the UNet with dynamic height and width",
+    });
+  });
+
+  test("more LCM steps than the model's original_inference_steps", async () => {
+    const model = await load(join(FIXTURES, "families/tiny-lcm"));
+    const request = parseRequest({ prompt: "x", seed: 1, num_inference_steps: 60 }, DEFAULT_LIMITS);
+    await expect(render(model, request)).rejects.toMatchObject({
+      status: 400,
+      message:
+        'scheduler lcm with num_inference_steps 60 cannot run on model tiny-lcm: LCMScheduler: 60 steps exceed original_inference_steps 50 (config key "original_inference_steps")',
+    });
+  });
+});
