@@ -37,7 +37,9 @@ export async function checkModel(dir: string): Promise<ModelReport> {
     const modes =
       model.family.name === "sd-inpaint"
         ? (["inpaint"] as const)
-        : (["txt2img", "img2img", "inpaint"] as const);
+        : model.family.name === "lcm"
+          ? (["txt2img"] as const)
+          : (["txt2img", "img2img", "inpaint"] as const);
     const defaults = Object.fromEntries(
       modes.map((mode) => {
         const d = modelDefaults(model.family, model.facts, mode, { file: model.sdLambda });

@@ -134,7 +134,12 @@ export function checkSessions(
  * unsupported key (rescale_betas_zero_snr, thresholding, an unknown spacing) fails here, naming it.
  */
 export function checkScheduler(path: string, facts: FamilyFacts, family: Family, file: SdLambdaJson): void {
-  const modes = family.name === "sd-inpaint" ? (["inpaint"] as const) : (["txt2img", "img2img"] as const);
+  const modes =
+    family.name === "sd-inpaint"
+      ? (["inpaint"] as const)
+      : family.name === "lcm"
+        ? (["txt2img"] as const)
+        : (["txt2img", "img2img"] as const);
   for (const mode of modes) {
     const name = modelDefaults(family, facts, mode, { file }).scheduler.value;
     const { config } = pipelineRewrites(name, facts.schedulerConfig, mode, family.name);

@@ -89,6 +89,13 @@ export async function generate(
       { field: params.width % multiple !== 0 ? "width" : "height", limit: multiple },
     );
   }
+  if (model.family.name === "lcm" && params.initImage) {
+    // LatentConsistencyModelImg2ImgPipeline cuts the schedule with LCMScheduler's own strength rule
+    throw new BadRequestError(
+      `model ${model.name} is an LCM (${model.family.why}); only text-to-image is supported for it — leave out init_image and mask`,
+      { field: "init_image" },
+    );
+  }
   const fixed = model.fixedSize;
   if (fixed && (params.width !== fixed.width || params.height !== fixed.height)) {
     throw new BadRequestError(

@@ -104,6 +104,25 @@ describe("model limits at request time are 400s", () => {
     });
   });
 
+  test("img2img on an LCM model (diffusers cuts its schedule by another rule)", async () => {
+    const model = await load(join(FIXTURES, "families/tiny-lcm"));
+    const image = { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3) };
+    const params = {
+      prompt: "x",
+      seed: 1,
+      steps: 4,
+      guidance: 8.5,
+      width: 64,
+      height: 64,
+      scheduler: "lcm" as const,
+    };
+    await expect(generate(model, { ...params, initImage: image, strength: 0.5 })).rejects.toMatchObject({
+      status: 400,
+      message:
+        "model tiny-lcm is an LCM (the UNet has a timestep_cond input (time_cond_proj_dim)); only text-to-image is supported for it — leave out init_image and mask",
+    });
+  });
+
   test("more LCM steps than the model's original_inference_steps", async () => {
     const model = await load(join(FIXTURES, "families/tiny-lcm"));
     const request = parseRequest({ prompt: "x", seed: 1, num_inference_steps: 60 }, DEFAULT_LIMITS);
