@@ -1,6 +1,6 @@
 // What a user of each model family sees: the Hub tokenizer layout gives the same image as tokenizer.json,
 // defaults follow the family (with reasons), and model problems at request time are 400s, never 500s.
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -8,6 +8,7 @@ import { loadModel, type Model, releaseModel } from "../../runtime/engine/model.
 import { generate } from "../../runtime/engine/pipeline.ts";
 import { render } from "../../runtime/render.ts";
 import { DEFAULT_LIMITS, parseRequest } from "../../runtime/request.ts";
+import { runCli } from "../helpers/cli.ts";
 
 const FIXTURES = new URL("../../fixtures/", import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), "sd-families-"));
@@ -130,6 +131,46 @@ describe("model limits at request time are 400s", () => {
       status: 400,
       message:
         'scheduler lcm with num_inference_steps 60 cannot run on model tiny-lcm: LCMScheduler: 60 steps exceed original_inference_steps 50 (config key "original_inference_steps")',
+    });
+  });
+});
+
+describe("sd-lambda models check", () => {
+  test("prints the family, its defaults with reasons, the inputs and the memory estimate", async () => {
+    const { code, stdout, stderr } = await runCli([
+      "models",
+      "check",
+      join(FIXTURES, "families/tiny-sd-inpaint"),
+    ]);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    const lines = stdout.split("\n");
+    expect(lines[0]).toBe(
+      `${join(FIXTURES, "families/tiny-sd-inpaint")}: sd-inpaint (the UNet takes 9 channels (latents, mask, masked image)); StableDiffusionInpaintPipeline, VAE AutoencoderKL`,
+    );
+    expect(lines).toContain(
+      "  strength 1 — inpainting default, as diffusers' StableDiffusionInpaintPipeline",
+    );
+    expect(lines).toContain(
+      "unet: sample: float32[batch_size,9,height,width], timestep: float32[], encoder_hidden_states: float32[batch_size,sequence_length,16]",
+    );
+    expect(stdout).toMatch(/\nmemory: ~\d+ MB at the default size \(preflight's estimate\)\n/);
+  });
+
+  test("a folder the function cannot serve exits 1 with the function's own message, also as JSON", async () => {
+    const dir = join(work, "bad-scheduler");
+    cpSync(join(FIXTURES, "families/tiny-sd2"), dir, { recursive: true });
+    const path = join(dir, "scheduler/scheduler_config.json");
+    const config = JSON.parse(readFileSync(path, "utf8"));
+    writeFileSync(path, JSON.stringify({ ...config, rescale_betas_zero_snr: true }));
+    const { code, stdout } = await runCli(["models", "check", dir, "--json"]);
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout)).toEqual({
+      dir,
+      ok: false,
+      problem: {
+        code: "MODEL_INVALID",
+        message: `${path}: DDIMScheduler: config key "rescale_betas_zero_snr"=true is not supported (only false) — remove the key or set it to the supported value; the engine implements diffusers' schedulers without it`,
+      },
     });
   });
 });
