@@ -125,6 +125,15 @@ export async function loadModel(dir: string, options: { threads: number }): Prom
   const modelIndex = await readJson(join(dir, "model_index.json"));
   const schedulerConfig = (await readJson(join(dir, "scheduler/scheduler_config.json"))) as SchedulerConfig;
   const unetConfig = await readOptionalJson(join(dir, "unet/config.json"));
+  const textConfig = await readOptionalJson(join(dir, "text_encoder/config.json"));
+  if (typeof textConfig.vocab_size === "number" && textConfig.vocab_size < tokenizer.vocabSize) {
+    // ids past the embedding fail inside the text encoder's Gather on the first request otherwise
+    throw new ModelError(
+      "MODEL_INVALID",
+      `${join(dir, "tokenizer")} has ${tokenizer.vocabSize} tokens but ${join(dir, "text_encoder/config.json")} says vocab_size ${textConfig.vocab_size} — the tokenizer belongs to another model; copy the tokenizer folder of the pipeline the text encoder was exported from`,
+      { details: { path: join(dir, "tokenizer") } },
+    );
+  }
   const vaeConfig = await readOptionalJson(join(dir, "vae_decoder/config.json"));
   const sdLambdaPath = join(dir, SD_LAMBDA_JSON);
   const sdLambda = parseSdLambdaJson((await exists(sdLambdaPath)) ? await readJson(sdLambdaPath) : {});

@@ -146,6 +146,17 @@ describe("checked at load, not per request", () => {
     });
   });
 
+  test("a tokenizer with more tokens than the text encoder's vocabulary fails the load", async () => {
+    const dir = copy("small-vocab");
+    editJson(join(dir, "text_encoder/config.json"), (c) => {
+      c.vocab_size = 1000;
+    });
+    await expect(loadModel(dir, { threads: 1 })).rejects.toMatchObject({
+      code: "MODEL_INVALID",
+      message: `${join(dir, "tokenizer")} has 49408 tokens but ${join(dir, "text_encoder/config.json")} says vocab_size 1000 — the tokenizer belongs to another model; copy the tokenizer folder of the pipeline the text encoder was exported from`,
+    });
+  });
+
   test("a Hub-layout tokenizer folder without merges.txt names the missing file", async () => {
     const dir = copyFamily("tiny-sd2", "no-merges");
     rmSync(join(dir, "tokenizer/merges.txt"));
