@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { loadModel, type Model, releaseModel } from "../../runtime/engine/model.ts";
 import { generate } from "../../runtime/engine/pipeline.ts";
+import { resultJson } from "../../runtime/events.ts";
 import { render } from "../../runtime/render.ts";
 import { DEFAULT_LIMITS, parseRequest } from "../../runtime/request.ts";
 import { runCli } from "../helpers/cli.ts";
@@ -67,6 +68,8 @@ describe("defaults follow the family", () => {
       },
     });
     expect(r.warnings).toEqual([]);
+    // the direct-invoke / JSON answer carries them as they are
+    expect(resultJson(r, "req-1").defaults).toEqual(r.defaults);
   });
 
   test("what the request gives is not listed as defaulted", async () => {
