@@ -37,7 +37,9 @@ export function detectFamily(f: FamilyFacts): Family {
       name: "lcm",
       why: f.timestepCond
         ? "the UNet has a timestep_cond input (time_cond_proj_dim)"
-        : `${f.pipelineClass === "LatentConsistencyModelPipeline" ? "model_index.json names LatentConsistencyModelPipeline" : "the scheduler is LCMScheduler"}`,
+        : f.pipelineClass === "LatentConsistencyModelPipeline"
+          ? "model_index.json names LatentConsistencyModelPipeline"
+          : "the scheduler is LCMScheduler",
     };
   if (f.schedulerConfig.timestep_spacing === "trailing")
     return { name: "sd-turbo", why: "the scheduler's timestep_spacing is \"trailing\" (SD-Turbo's)" };
@@ -112,7 +114,7 @@ export function modelDefaults(
         value: "pndm",
         reason: `scheduler_config.json's _class_name ${facts.schedulerClass ?? "(missing)"} is not implemented; PNDM, SD 1.x's scheduler`,
       };
-  const table = familyTable(family.name, mode);
+  const table = familyTable(family.name, mode, facts.timestepCond);
   let steps = {
     value: table.steps,
     reason: `${family.name} default${table.stepsWhy ? `: ${table.stepsWhy}` : ""}`,
@@ -155,7 +157,7 @@ export function modelDefaults(
   return { scheduler, steps, guidance, width, height, strength };
 }
 
-function familyTable(name: FamilyName, mode: Mode) {
+function familyTable(name: FamilyName, mode: Mode, timestepCond: boolean) {
   switch (name) {
     case "sd-turbo":
       // img2img needs steps × strength >= 1 (diffusers' docs use 2 steps at strength 0.5)
@@ -176,8 +178,11 @@ function familyTable(name: FamilyName, mode: Mode) {
       return {
         steps: 4,
         stepsWhy: "LCM is distilled for 2–8 steps",
-        guidance: 8.5,
-        guidanceWhy: "LatentConsistencyModelPipeline's default, fed as the guidance embedding (no CFG)",
+        // without timestep_cond (an LCM-LoRA fused in) guidance would mean CFG, which LCM was distilled without
+        guidance: timestepCond ? 8.5 : 1,
+        guidanceWhy: timestepCond
+          ? "LatentConsistencyModelPipeline's default, fed as the guidance embedding (no CFG)"
+          : "no classifier-free guidance: LCM was distilled without it",
       };
     default:
       return {

@@ -137,3 +137,13 @@ describe("diffusers' pipeline-time scheduler rewrites", () => {
     expect(pipelineRewrites("lcm", config, "txt2img", "lcm")).toEqual({ config, warnings: [] });
   });
 });
+
+describe("LCM without timestep_cond (an LCM scheduler or LoRA on an SD UNet)", () => {
+  test("defaults to guidance 1: no CFG", () => {
+    const facts = withConfig({}, { schedulerClass: "LCMScheduler" });
+    expect(modelDefaults(detectFamily(facts), facts, "txt2img").guidance).toEqual({
+      value: 1,
+      reason: "lcm default: no classifier-free guidance: LCM was distilled without it",
+    });
+  });
+});
