@@ -3,7 +3,7 @@
  * reports its family, the defaults it gets and why, each session's inputs and the sizes it takes — or
  * the problem, in the words the function would use. Shared by `models check` and `preflight --model`.
  */
-import { modelDefaults } from "../../runtime/engine/family.ts";
+import { modelDefaults, pipelineRewrites } from "../../runtime/engine/family.ts";
 import { loadModel, type Model, releaseModel } from "../../runtime/engine/model.ts";
 import { SdLambdaError } from "../../runtime/errors.ts";
 import type { Check } from "./checks.ts";
@@ -40,9 +40,12 @@ export async function checkModel(dir: string): Promise<ModelReport> {
         : model.family.name === "lcm"
           ? (["txt2img"] as const)
           : (["txt2img", "img2img", "inpaint"] as const);
+    const rewrites = new Set<string>();
     const defaults = Object.fromEntries(
       modes.map((mode) => {
         const d = modelDefaults(model.family, model.facts, mode, { file: model.sdLambda });
+        const rewritten = pipelineRewrites(d.scheduler.value, model.schedulerConfig, mode, model.family.name);
+        for (const w of rewritten.warnings) rewrites.add(`${mode}: ${w}`);
         return [
           mode,
           {
@@ -82,7 +85,7 @@ export async function checkModel(dir: string): Promise<ModelReport> {
         fixed: model.fixedSize ? `${model.fixedSize.width}x${model.fixedSize.height}` : null,
       },
       cfg: Number(txt?.guidance_scale.value) > 1 && model.timestepCondDim === undefined,
-      notes: model.notes,
+      notes: [...model.notes, ...rewrites],
     };
   } finally {
     await releaseModel(model);

@@ -177,3 +177,20 @@ describe("sd-lambda models check", () => {
     });
   });
 });
+
+describe("models check names diffusers' config rewrites", () => {
+  test("an SD 1.x folder with steps_offset 0 lists the rewrite per mode", async () => {
+    const dir = join(work, "old-config");
+    cpSync(join(FIXTURES, "models/tiny-sd"), dir, { recursive: true });
+    const path = join(dir, "scheduler/scheduler_config.json");
+    writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, "utf8")), steps_offset: 0 }));
+    const { code, stdout } = await runCli(["models", "check", dir, "--json"]);
+    const rewrite = "scheduler_config.json steps_offset 0 is outdated; using 1 as diffusers' pipelines do";
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).notes).toEqual([
+      `txt2img: ${rewrite}`,
+      `img2img: ${rewrite}`,
+      `inpaint: ${rewrite}`,
+    ]);
+  });
+});
