@@ -224,12 +224,12 @@ export class LoadWatch {
   /** "after 8.2 s, 1,234 MB of 4,270 MB read at 150 MB/s" (or, when reads are not observable, time and size). */
   progress(): string {
     const s = (this.#now() - this.#started) / 1000;
-    const size = this.folderBytes === undefined ? "" : ` of ${mb(this.folderBytes)} MB`;
+    const size = this.folderBytes === undefined ? "?" : mb(this.folderBytes);
     const now = this.#readBytes();
     if (now === undefined || this.#baseline === undefined)
-      return `after ${s.toFixed(1)} s (bytes read not observable here; the folder holds${size || " an unknown number of"} MB)`;
+      return `after ${s.toFixed(1)} s (bytes read not observable here; the folder holds ${size} MB)`;
     const read = now - this.#baseline;
-    return `after ${s.toFixed(1)} s, ${mb(read)} MB${size} read at ${s > 0 ? (read / 1e6 / s).toFixed(1) : "?"} MB/s`;
+    return `after ${s.toFixed(1)} s, ${mb(read)} MB of ${size} MB read at ${s > 0 ? (read / 1e6 / s).toFixed(1) : "?"} MB/s`;
   }
 }
 
