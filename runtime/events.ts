@@ -153,6 +153,7 @@ export function resultJson(r: Rendered, requestId: string): Record<string, unkno
     guidance_scale: r.guidance,
     scheduler: r.scheduler,
     mode: r.mode,
+    ...(r.strength === undefined ? {} : { strength: r.strength }),
     model: r.model,
     timings_ms: roundTimings(r.timings),
     warnings: r.warnings,

@@ -1,7 +1,8 @@
 /**
  * A look at a JSON text before JSON.parse sees it, without recursion and without building anything:
  * nesting deeper than the limit is refused (4,400 levels used to overflow the stack further on), and
- * a key given twice in one object is refused instead of silently taking its last value. Syntax errors
+ * a key given twice in one object is refused instead of silently taking its last value, and so is an
+ * object with more keys than any request could need. Syntax errors
  * are left to JSON.parse, which names the position.
  */
 import { clipText } from "./clip.ts";
@@ -9,6 +10,8 @@ import { BadRequestError } from "./errors.ts";
 
 /** No request field needs more than two levels; 32 leaves room for envelopes and client quirks. */
 export const MAX_JSON_DEPTH = 32;
+/** The request has 12 fields; parsing and validating 400,000 keys took seconds. */
+export const MAX_JSON_KEYS = 256;
 
 export function scanJson(text: string, maxDepth = MAX_JSON_DEPTH): void {
   // one entry per open container: the keys seen so far for an object, null for an array
@@ -46,6 +49,12 @@ export function scanJson(text: string, maxDepth = MAX_JSON_DEPTH): void {
           );
         }
         keys.add(key);
+        if (keys.size > MAX_JSON_KEYS) {
+          throw new BadRequestError(
+            `request body has more than ${MAX_JSON_KEYS} keys in one object (at character ${start - 1}); the request has 12 fields`,
+            { field: "body", limit: MAX_JSON_KEYS },
+          );
+        }
         expectKey = false;
       }
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {

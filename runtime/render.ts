@@ -54,6 +54,8 @@ export interface Rendered {
   readonly guidance: number;
   readonly scheduler: SchedulerName;
   readonly mode: Mode;
+  /** img2img and inpainting only. */
+  readonly strength: number | undefined;
   readonly model: string;
   readonly timings: Timings & { encode: number };
   readonly warnings: string[];
@@ -156,6 +158,7 @@ export async function renderPlan(model: Model, plan: Plan, hooks: GenerateHooks 
     guidance: plan.guidance,
     scheduler: plan.scheduler,
     mode: plan.mode,
+    strength: plan.strength,
     model: model.name,
     timings: { ...generation.timings, encode: performance.now() - t0 },
     warnings: [...plan.warnings, ...generation.warnings],
