@@ -11,6 +11,7 @@ import {
   type Work,
 } from "../../runtime/deadline.ts";
 import { DeadlineError } from "../../runtime/errors.ts";
+import { seeded } from "../helpers/random.ts";
 
 /** SD 1.5's file sizes (fp32 UNet and VAE decoder) on 2 threads, as `make bench-model` builds it. */
 const SD15: ModelCost = { unetBytes: 3.438e9, decoderBytes: 198e6, threads: 2 };
@@ -83,20 +84,8 @@ describe("full-size timing profile (SD 1.5 at 512², 7.7 s per step, 8 s decode,
   });
 });
 
-/** mulberry32: a seeded generator, so a failing profile can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test("2,000 random profiles: every invoke answers before its timeout; a warm one that fits is served", () => {
-  const rand = random(9);
+  const rand = seeded(9);
   const between = (lo: number, hi: number) => lo + (hi - lo) * rand();
   let refused = 0;
   let served = 0;
