@@ -41,16 +41,16 @@ export function sniffFormat(b: Uint8Array): InputFormat | { readonly other: stri
   if (ascii(b, 0, "\x89PNG\r\n\x1a\n")) return "png";
   if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "jpeg";
   if (ascii(b, 0, "RIFF") && ascii(b, 8, "WEBP")) return "webp";
-  if (ascii(b, 0, "GIF8")) return { other: "a GIF" };
-  if (ascii(b, 0, "II*\0") || ascii(b, 0, "MM\0*")) return { other: "a TIFF" };
-  if (ascii(b, 0, "BM")) return { other: "a BMP" };
-  if (ascii(b, 0, "%PDF")) return { other: "a PDF" };
+  if (ascii(b, 0, "GIF8")) return { other: "a GIF image" };
+  if (ascii(b, 0, "II*\0") || ascii(b, 0, "MM\0*")) return { other: "a TIFF image" };
+  if (ascii(b, 0, "BM")) return { other: "a BMP image" };
+  if (ascii(b, 0, "%PDF")) return { other: "a PDF document" };
   if (ascii(b, 4, "ftyp")) {
     const brand = String.fromCharCode(...b.subarray(8, 12));
-    return { other: brand.startsWith("avi") ? "an AVIF" : "a HEIF" };
+    return { other: brand.startsWith("avi") ? "an AVIF image" : "a HEIF image" };
   }
   const head = Buffer.from(b.subarray(0, 256)).toString("latin1").trimStart();
-  if (head.startsWith("<?xml") || head.startsWith("<svg")) return { other: "an SVG" };
+  if (head.startsWith("<?xml") || head.startsWith("<svg")) return { other: "an SVG document" };
   return { other: "" };
 }
 
@@ -68,7 +68,7 @@ export async function inspectImage(
   const format = sniffFormat(bytes);
   if (typeof format !== "string") {
     const what = format.other
-      ? `${format.other} image`
+      ? format.other
       : `not a PNG, JPEG or WebP image (its first bytes are ${Buffer.from(bytes.subarray(0, 4)).toString("hex")}, ${bytes.length} bytes after base64 decoding)`;
     throw new BadRequestError(`${field} is ${what}; send a base64-encoded PNG, JPEG or WebP`, { field });
   }

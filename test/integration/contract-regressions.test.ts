@@ -129,12 +129,12 @@ describe("broken images were 500s", () => {
   });
 
   test.each([
-    ["TIFF", tiff, "a TIFF"],
-    ["GIF", gif, "a GIF"],
-    ["AVIF", avif, "an AVIF"],
+    ["TIFF", tiff, "a TIFF image"],
+    ["GIF", gif, "a GIF image"],
+    ["AVIF", avif, "an AVIF image"],
   ])("a %s init_image is refused by name (the contract is PNG, JPEG, WebP)", async (_name, make, what) => {
     expect(await init(await make(64, 64))).toMatchObject(
-      refusedWith(400, `init_image is ${what} image; send a base64-encoded PNG, JPEG or WebP`),
+      refusedWith(400, `init_image is ${what}; send a base64-encoded PNG, JPEG or WebP`),
     );
   });
 });
