@@ -53,22 +53,57 @@ export interface Work {
   readonly steps: number;
 }
 
-/** Step and after-last-step times per size, learnt while the environment is warm. */
+/** A time to rely on and where it comes from (said in the DEADLINE message). */
+export interface Timed {
+  readonly ms: number;
+  readonly source: string;
+}
+
+/**
+ * Step and after-last-step times per size, learnt while the environment is warm. A size not measured
+ * yet is scaled by pixels (× batch for steps) from the measured size nearest to it: compute is linear
+ * in pixels for convolutions, and this corrects the file-size estimate for the model's architecture.
+ */
 export class TimingMemory {
-  readonly #steps = new Map<string, number>();
-  readonly #tails = new Map<string, number>();
-  step(w: Work): number | undefined {
-    return this.#steps.get(`${w.width}x${w.height}x${w.batch}`);
+  readonly #steps = new Map<string, { ms: number; work: Work }>();
+  readonly #tails = new Map<string, { ms: number; work: Work }>();
+  step(w: Work): Timed | undefined {
+    return nearest(this.#steps, stepKey(w), (from) => ((w.batch / from.batch) * pixels(w)) / pixels(from));
   }
-  tail(w: Work): number | undefined {
-    return this.#tails.get(`${w.width}x${w.height}`);
+  /** Decode, encode and answer do not depend on the UNet batch. */
+  tail(w: Work): Timed | undefined {
+    return nearest(this.#tails, tailKey(w), (from) => pixels(w) / pixels(from));
   }
   recordStep(w: Work, ms: number): void {
-    this.#steps.set(`${w.width}x${w.height}x${w.batch}`, ms);
+    this.#steps.set(stepKey(w), { ms, work: w });
   }
   recordTail(w: Work, ms: number): void {
-    this.#tails.set(`${w.width}x${w.height}`, ms);
+    this.#tails.set(tailKey(w), { ms, work: w });
   }
+}
+
+const stepKey = (w: Work) => `${w.width}x${w.height}x${w.batch}`;
+const tailKey = (w: Work) => `${w.width}x${w.height}`;
+
+const pixels = (w: Work) => w.width * w.height;
+
+function nearest(
+  measured: Map<string, { ms: number; work: Work }>,
+  key: string,
+  ratio: (from: Work) => number,
+): Timed | undefined {
+  const exact = measured.get(key);
+  if (exact) return { ms: exact.ms, source: "measured" };
+  let best: { ms: number; work: Work } | undefined;
+  for (const m of measured.values()) {
+    const distance = (x: { work: Work }) => Math.abs(Math.log(ratio(x.work)));
+    if (!best || distance(m) < distance(best)) best = m;
+  }
+  if (!best) return undefined;
+  return {
+    ms: best.ms * ratio(best.work),
+    source: `scaled from ${best.work.width}x${best.work.height} measured`,
+  };
 }
 
 /** Time per UNet step and for decode at this size, scaled from the reference by weights × pixels / threads. */
@@ -111,9 +146,9 @@ export class Deadline {
   }
 
   /** The time kept back after the last step, and where it comes from. */
-  reserve(): { ms: number; source: string } {
+  reserve(): Timed {
     const tail = this.#memory.tail(this.#work);
-    if (tail !== undefined) return { ms: SAFETY * tail + 100, source: "measured" };
+    if (tail !== undefined) return { ms: SAFETY * tail.ms + 100, source: tail.source };
     return {
       ms: SAFETY * this.#estimate.decodeMs + ANSWER_MS,
       source: "estimated from the VAE decoder's size",
@@ -124,8 +159,14 @@ export class Deadline {
   check(remainingCalls: number, meanStepMs?: number): void {
     this.#totalCalls ??= remainingCalls;
     const total = this.#totalCalls;
-    const measured = meanStepMs ?? this.#memory.step(this.#work);
-    const stepMs = (measured ?? this.#estimate.stepMs) * STEP_SAFETY;
+    const step: Timed =
+      meanStepMs !== undefined
+        ? { ms: meanStepMs, source: "measured" }
+        : (this.#memory.step(this.#work) ?? {
+            ms: this.#estimate.stepMs,
+            source: "estimated from the UNet's size",
+          });
+    const stepMs = step.ms * STEP_SAFETY;
     const reserve = this.reserve();
     const needed = remainingCalls * stepMs + reserve.ms;
     const left = this.#remainingMs();
@@ -135,7 +176,7 @@ export class Deadline {
     // calls and requested steps differ (PNDM runs steps + 1, img2img fewer): scale back to steps
     const fitSteps = Math.floor((this.#work.steps * fitCalls) / total);
     throw new DeadlineError(
-      `${remainingCalls} of ${total} UNet steps left at ~${Math.round(stepMs)} ms each (${measured === undefined ? "estimated from the UNet's size" : "measured"}) and ~${Math.round(reserve.ms)} ms to decode and answer (${reserve.source}) need ~${Math.round(needed)} ms, but the function has ${left} ms before its timeout — ${fitSteps >= 1 && fitSteps < this.#work.steps ? `ask for at most ${fitSteps} num_inference_steps or ` : ""}raise the function timeout`,
+      `${remainingCalls} of ${total} UNet steps left at ~${Math.round(stepMs)} ms each (${step.source}) and ~${Math.round(reserve.ms)} ms to decode and answer (${reserve.source}) need ~${Math.round(needed)} ms, but the function has ${left} ms before its timeout — ${fitSteps >= 1 && fitSteps < this.#work.steps ? `ask for at most ${fitSteps} num_inference_steps or ` : ""}raise the function timeout`,
       {
         remaining_ms: left,
         needed_ms: Math.round(needed),
@@ -147,10 +188,9 @@ export class Deadline {
   }
 
   stepDone(step: Pick<StepInfo, "index" | "total" | "stepMs">): void {
-    if (step.index === step.total - 1) {
-      this.#memory.recordStep(this.#work, step.stepMs);
-      this.#remainingAtLastStep = this.#remainingMs();
-    }
+    // every step is remembered (the latest wins), so an invoke refused part-way still teaches the next
+    this.#memory.recordStep(this.#work, step.stepMs);
+    if (step.index === step.total - 1) this.#remainingAtLastStep = this.#remainingMs();
   }
 
   /** Call once the answer is built: the time since the last step is the next reserve's measure. */

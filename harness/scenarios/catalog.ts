@@ -313,7 +313,7 @@ export const SCENARIOS: readonly Scenario[] = [
       ctx.check(
         "handler deadline",
         errorOf(deadline.body),
-        /^DeadlineError: \d+ steps left at ~\d+ ms each need ~\d+ ms but the function has \d+ ms before its timeout \(stopped after \d+ of 100 steps\) — (ask for at most \d+ num_inference_steps or )?raise the function timeout$/,
+        /^DeadlineError: \d+ of 100 UNet steps left at ~\d+ ms each \([^)]+\) and ~\d+ ms to decode and answer \([^)]+\) need ~\d+ ms, but the function has \d+ ms before its timeout — (ask for at most \d+ num_inference_steps or )?raise the function timeout$/,
       );
       const killed = await box.lambda.invoke({ ...SMALL, num_inference_steps: 1, width: 768, height: 768 });
       ctx.check("RIE timeout body", killed.text, "Task timed out after 2.00 seconds");

@@ -84,6 +84,20 @@ describe("full-size timing profile (SD 1.5 at 512², 7.7 s per step, 8 s decode,
   });
 });
 
+test("a size not measured yet is scaled by pixels from the nearest measured size, not estimated from file sizes", () => {
+  const memory = new TimingMemory();
+  const at = (side: number, batch: number): Work => ({ width: side, height: side, batch, steps: 4 });
+  memory.recordStep(at(256, 2), 500);
+  memory.recordTail(at(256, 2), 1000);
+  memory.recordTail(at(64, 2), 10);
+  expect(memory.tail(at(512, 1))).toEqual({ ms: 4000, source: "scaled from 256x256 measured" });
+  expect(memory.step(at(512, 1))).toEqual({ ms: 1000, source: "scaled from 256x256 measured" });
+  expect(memory.tail(at(64, 1))).toEqual({ ms: 10, source: "measured" });
+  // a tiny VAE at 768² is slower than its file size suggests: once 256² is measured, that corrects it
+  const d = new Deadline(() => 5000, memory, { unetBytes: 1e6, decoderBytes: 3e5, threads: 2 }, at(768, 2));
+  expect(d.reserve()).toEqual({ ms: 13_600, source: "scaled from 256x256 measured" });
+});
+
 test("2,000 random profiles: every invoke answers before its timeout; a warm one that fits is served", () => {
   const rand = seeded(9);
   const between = (lo: number, hi: number) => lo + (hi - lo) * rand();
