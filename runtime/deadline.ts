@@ -75,11 +75,19 @@ export class TimingMemory {
     return nearest(this.#tails, tailKey(w), (from) => pixels(w) / pixels(from));
   }
   recordStep(w: Work, ms: number): void {
-    this.#steps.set(stepKey(w), { ms, work: w });
+    remember(this.#steps, stepKey(w), { ms, work: w });
   }
   recordTail(w: Work, ms: number): void {
-    this.#tails.set(tailKey(w), { ms, work: w });
+    remember(this.#tails, tailKey(w), { ms, work: w });
   }
+}
+
+/** Sizes remembered per kind: enough for any real traffic, bounded against a client cycling sizes. */
+const MAX_SIZES = 64;
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_SIZES) map.delete(map.keys().next().value as string);
 }
 
 const stepKey = (w: Work) => `${w.width}x${w.height}x${w.batch}`;
@@ -299,7 +307,8 @@ export async function awaitLoad<T>(
           ),
         );
       },
-      Math.max(0, remainingMs() - marginMs),
+      // setTimeout fires at once for delays past 2^31 - 1 ms; Lambda's longest timeout is 900 s
+      Math.min(2 ** 31 - 1, Math.max(0, remainingMs() - marginMs)),
     );
   });
   try {

@@ -189,6 +189,17 @@ describe("a model load near the deadline", () => {
     expect(watch.progress()).toBe("after 12.3 s (bytes read not observable here; the folder holds 4,270 MB)");
   });
 
+  test("a context reporting more time than a timer can hold (2^31 ms) does not give up at once", async () => {
+    const load = new Promise((resolve) => setTimeout(() => resolve("model"), 20));
+    await expect(
+      awaitLoad(
+        load,
+        () => 2 ** 40,
+        () => undefined,
+      ),
+    ).resolves.toBe("model");
+  });
+
   test("a load that finishes in time is returned and leaves no timer behind", async () => {
     vi.useFakeTimers();
     const loaded = await awaitLoad(
