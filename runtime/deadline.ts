@@ -33,8 +33,12 @@ export const SAFETY = 1.5;
 export const STEP_SAFETY = 1.25;
 /** Image encoding and sending the answer, beyond the decode, before anything is measured. */
 export const ANSWER_MS = 250;
-/** A load still running with this little time left is answered with a 504 while there is time to answer. */
-export const LOAD_MARGIN_MS = 1000;
+/**
+ * A load still running with this little time left is answered with a 504 while there is time to answer
+ * (the event loop can be busy for a while during a load: tokenizer JSON, session set-up). A load that
+ * ends with more left than this but less than the work needs is refused by the step check instead.
+ */
+export const LOAD_MARGIN_MS = 500;
 
 /** What an estimate needs from a model: its file sizes and thread count. */
 export interface ModelCost {
