@@ -47,7 +47,10 @@ export function sniffFormat(b: Uint8Array): InputFormat | { readonly other: stri
   if (ascii(b, 0, "%PDF")) return { other: "a PDF document" };
   if (ascii(b, 4, "ftyp")) {
     const brand = String.fromCharCode(...b.subarray(8, 12));
-    return { other: brand.startsWith("avi") ? "an AVIF image" : "a HEIF image" };
+    if (brand.startsWith("avi")) return { other: "an AVIF image" };
+    return {
+      other: ["heic", "heix", "hevc", "mif1", "msf1"].includes(brand) ? "a HEIF image" : "an ISO media file",
+    };
   }
   const head = Buffer.from(b.subarray(0, 256)).toString("latin1").trimStart();
   if (head.startsWith("<?xml") || head.startsWith("<svg")) return { other: "an SVG document" };

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { clipForLog, clipText, describeValue, listClipped } from "../../runtime/clip.ts";
 import { runtimeConfig } from "../../runtime/config.ts";
+import { sniffFormat } from "../../runtime/engine/image.ts";
 import {
   createScheduler,
   SCHEDULER_NAMES,
@@ -212,5 +213,27 @@ describe("scheduler step ranges", () => {
     expect(() => createScheduler("lcm", tiny, 51)).toThrow(RangeError);
     expect(stepRange("pndm", { ...tiny, skip_prk_steps: false }).min).toBe(4);
     expect(() => createScheduler("pndm", { ...tiny, skip_prk_steps: false }, 3)).toThrow();
+  });
+});
+
+describe("image formats from magic bytes", () => {
+  const bytes = (text: string) => Buffer.from(text, "latin1");
+  test.each([
+    ["\x89PNG\r\n\x1a\n....", "png"],
+    ["\xff\xd8\xff\xe0", "jpeg"],
+    ["RIFF\0\0\0\0WEBPVP8 ", "webp"],
+    ["GIF89a", { other: "a GIF image" }],
+    ["II*\0", { other: "a TIFF image" }],
+    ["MM\0*", { other: "a TIFF image" }],
+    ["BM....", { other: "a BMP image" }],
+    ["%PDF-1.7", { other: "a PDF document" }],
+    ["\0\0\0\x1cftypavif", { other: "an AVIF image" }],
+    ["\0\0\0\x18ftypheic", { other: "a HEIF image" }],
+    ["\0\0\0\x18ftypisom", { other: "an ISO media file" }],
+    [" \n<svg xmlns='http://www.w3.org/2000/svg'/>", { other: "an SVG document" }],
+    ["<?xml version='1.0'?>", { other: "an SVG document" }],
+    ["hello", { other: "" }],
+  ])("%j is %j", (text, format) => {
+    expect(sniffFormat(bytes(text))).toEqual(format);
   });
 });
