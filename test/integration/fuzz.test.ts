@@ -7,7 +7,7 @@
 
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { SdLambdaError } from "../../runtime/errors.ts";
 import { avif, b64, badCrc, claimingSize, gif, jpeg, png, tiff, truncated, webp } from "../helpers/images.ts";
 import { seeded } from "../helpers/random.ts";
@@ -26,7 +26,8 @@ let images: { good: string[]; bad: string[] };
 let markers: string[];
 
 beforeAll(async () => {
-  Object.assign(process.env, {
+  // stubbed, so a worker that runs another file next does not inherit the lowered limits
+  for (const [name, value] of Object.entries({
     MNT_DIR: new URL("../../fixtures", import.meta.url).pathname,
     SD_MODEL: "tiny-sd",
     SD_THREADS: "1",
@@ -34,7 +35,8 @@ beforeAll(async () => {
     SD_MAX_PIXELS: "16384",
     SD_MAX_STEPS: "4",
     SD_DEFAULT_STEPS: "2",
-  });
+  }))
+    vi.stubEnv(name, value);
   handler = (await import("../../runtime/handler.ts")).handler as Handler;
   const p64 = await png(64, 64);
   images = {
@@ -55,6 +57,10 @@ beforeAll(async () => {
     ].map(b64),
   };
   markers = [...images.good, ...images.bad].filter((s) => s.length > 80).map((s) => s.slice(40, 80));
+});
+
+afterAll(() => {
+  vi.unstubAllEnvs();
 });
 
 const FIELDS = [
