@@ -133,8 +133,20 @@ describe("model limits at request time are 400s", () => {
     await expect(render(model, request)).rejects.toMatchObject({
       status: 400,
       message:
-        'scheduler lcm with num_inference_steps 60 cannot run on model tiny-lcm: LCMScheduler: 60 steps exceed original_inference_steps 50 (config key "original_inference_steps")',
+        "num_inference_steps must be from 1 to 50 with scheduler lcm (its config's original_inference_steps is 50), got 60",
     });
+  });
+
+  test("a config key the requested scheduler cannot run (thresholding on DDIM)", async () => {
+    const model = { ...(await load(join(FIXTURES, "models/tiny-sd"))) };
+    const broken = { ...model, schedulerConfig: { ...model.schedulerConfig, thresholding: true } };
+    const params = { prompt: "x", seed: 1, steps: 2, guidance: 1, width: 64, height: 64, scheduler: "ddim" as const };
+    await expect(generate(broken, params)).rejects.toMatchObject({
+      status: 400,
+      message:
+        'scheduler ddim with num_inference_steps 2 cannot run on model tiny-sd: DDIMScheduler: config key "thresholding"=true is not supported (only false)',
+    });
+  });
   });
 });
 
