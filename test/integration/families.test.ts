@@ -147,7 +147,6 @@ describe("model limits at request time are 400s", () => {
         'scheduler ddim with num_inference_steps 2 cannot run on model tiny-sd: DDIMScheduler: config key "thresholding"=true is not supported (only false)',
     });
   });
-  });
 });
 
 describe("sd-lambda models check", () => {
