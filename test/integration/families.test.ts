@@ -140,7 +140,15 @@ describe("model limits at request time are 400s", () => {
   test("a config key the requested scheduler cannot run (thresholding on DDIM)", async () => {
     const model = { ...(await load(join(FIXTURES, "models/tiny-sd"))) };
     const broken = { ...model, schedulerConfig: { ...model.schedulerConfig, thresholding: true } };
-    const params = { prompt: "x", seed: 1, steps: 2, guidance: 1, width: 64, height: 64, scheduler: "ddim" as const };
+    const params = {
+      prompt: "x",
+      seed: 1,
+      steps: 2,
+      guidance: 1,
+      width: 64,
+      height: 64,
+      scheduler: "ddim" as const,
+    };
     await expect(generate(broken, params)).rejects.toMatchObject({
       status: 400,
       message:
