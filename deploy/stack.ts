@@ -133,7 +133,7 @@ export class SdLambdaStack extends Stack {
       vpc,
       vpcSubnets: subnets,
       filesystem: mount,
-      reservedConcurrentExecutions: 1,
+      // no reserved concurrency: a new account's 10 would leave less than the 10 Lambda keeps unreserved
       logGroup: logGroup("Loader"),
       description: "sd-lambda: copies a staged model from S3 onto EFS (sd-lambda models upload)",
     });

@@ -96,7 +96,6 @@ describe("the CDK stack from the default configuration (x86_64)", () => {
     template.hasResourceProperties("AWS::Lambda::Function", {
       ImageConfig: { Command: ["dist/runtime/loader/handler.handler"] },
       FileSystemConfigs: [{ LocalMountPath: "/mnt/fs" }],
-      ReservedConcurrentExecutions: 1,
       Environment: { Variables: { MNT_DIR: "/mnt/fs", STAGING_BUCKET: Match.anyValue() } },
     });
     template.hasResourceProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
