@@ -4,12 +4,13 @@
  * `cdk deploy` of deploy/app.ts, the model upload, and the golden gate against the deployed function.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
 import { type DeployConfig, dockerPlatform, npmCpu } from "../../deploy/config.ts";
 import { stagedDepsDir } from "../../deploy/stack.ts";
+import { stageImageModel } from "../emulator/model-image.ts";
 import { dockerEnv, ROOT } from "../emulator/stack.ts";
 import { runPreflight } from "../preflight/index.ts";
 import { uploadModel } from "./models-upload.ts";
@@ -18,20 +19,6 @@ import { checkPrerequisites } from "./prerequisites.ts";
 
 /** `cdk deploy --outputs-file`: what `sd-lambda models upload` reads the loader and bucket names from. */
 export const OUTPUTS_FILE = join(ROOT, ".cache/cdk-outputs.json");
-/** Where a model baked into the image is staged, world-readable (runtime/Dockerfile `model-in-image`). */
-export const IMAGE_MODEL_DIR = join(ROOT, ".cache/image-model");
-
-/**
- * Copies a model folder to .cache/image-model/<name> with every file world-readable, so the image's
- * COPY layer holds it once (a `RUN chmod -R` in the Dockerfile would store it a second time).
- */
-export function stageImageModel(from: string, name: string): void {
-  rmSync(IMAGE_MODEL_DIR, { recursive: true, force: true });
-  mkdirSync(IMAGE_MODEL_DIR, { recursive: true });
-  cpSync(from, join(IMAGE_MODEL_DIR, name), { recursive: true, dereference: true });
-  execFileSync("chmod", ["-R", "a+rX", IMAGE_MODEL_DIR]);
-}
-
 /** Builds the function image for the configured architecture; the tag names the architecture. */
 export function buildFunctionImage(
   config: DeployConfig,
