@@ -62,6 +62,7 @@ export const MANIFEST = ".sd-lambda-manifest.json";
 type Manifest = Record<string, { size: number; etag: string }>;
 
 export class IntegrityError extends Error {
+  override readonly name = "IntegrityError";
   readonly code = "LOADER_INTEGRITY";
 }
 

@@ -10,7 +10,7 @@
  */
 
 import { join } from "node:path";
-import { GetObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
 import { type CopyProgress, copyPrefix, type ObjectSource } from "./copy.ts";
 
 export interface LoaderEvent {
@@ -40,13 +40,15 @@ const source: ObjectSource = {
     return objects;
   },
   async get(bucket, key) {
-    // the loader checks the checksum itself, on the bytes it wrote, so the SDK does not validate
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: "ENABLED" }));
+    // S3's stored checksum from HeadObject; the GetObject goes without ChecksumMode, so the SDK does not
+    // validate the stream itself and the loader's own check names the key and both checksums
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: "ENABLED" }));
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: head.ETag }));
     if (!out.Body) throw new Error(`[sd-lambda loader] s3://${bucket}/${key} has no body`);
     return {
       body: out.Body as never,
       etag: out.ETag ?? "",
-      ...(out.ChecksumSHA256 ? { checksumSha256: out.ChecksumSHA256 } : {}),
+      ...(head.ChecksumSHA256 ? { checksumSha256: head.ChecksumSHA256 } : {}),
     };
   },
 };

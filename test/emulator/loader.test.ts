@@ -5,8 +5,7 @@
 // The S3 server is fauxqs (npm): it runs inside the test process (no image to pull — no registry answers
 // here — and no Go build), speaks the S3 REST API the AWS SDK uses, and stores the ChecksumSHA256 a
 // client sends without checking it against the body, which is what lets the test plant a corrupt object.
-// The loader's container reaches it at the Docker bridge's gateway address.
-import { execFileSync } from "node:child_process";
+// The loader's container reaches it at the Docker bridge's gateway address (Docker's host-gateway).
 import { createHash } from "node:crypto";
 import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,16 +23,6 @@ import { invoke, lambdaClient } from "../../harness/invoke/client.ts";
 const TINY = join(ROOT, "fixtures/models/tiny-sd");
 const BUCKET = "sd-lambda-staging";
 const { efs } = loadDeployConfig();
-
-function bridgeGateway(): string {
-  return execFileSync(
-    "docker",
-    ["network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"],
-    {
-      encoding: "utf8",
-    },
-  ).trim();
-}
 
 function files(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -76,12 +65,15 @@ describe("models upload → loader under the RIE → EFS stand-in → the functi
       timeoutS: 60,
       environment: {
         STAGING_BUCKET: BUCKET,
-        SD_S3_ENDPOINT: `http://${bridgeGateway()}:${s3server.port}`,
+        SD_S3_ENDPOINT: `http://s3-on-host:${s3server.port}`,
         AWS_ACCESS_KEY_ID: "test",
         AWS_SECRET_ACCESS_KEY: "test",
       },
     })
       .withCommand([LOADER_HANDLER])
+      // this machine as seen from the bridge network (its gateway address); a name without dots, so
+      // fauxqs takes the requests as path-style, not as virtual-hosted buckets
+      .withExtraHosts([{ host: "s3-on-host", ipAddress: "host-gateway" }])
       .start();
   });
 
