@@ -14,7 +14,11 @@ export const PER_GB_SECOND = { x86_64: 0.0000166667, arm64: 0.0000133334 } as co
 export const PER_REQUEST = 0.2 / 1e6;
 
 /** USD for one invoke of `seconds` at `memoryMb` (ephemeral storage ≤ 512 MB is included). */
-export function invokeCost(memoryMb: number, seconds: number, architecture: keyof typeof PER_GB_SECOND): number {
+export function invokeCost(
+  memoryMb: number,
+  seconds: number,
+  architecture: keyof typeof PER_GB_SECOND,
+): number {
   return (memoryMb / 1024) * seconds * PER_GB_SECOND[architecture] + PER_REQUEST;
 }
 
