@@ -7,8 +7,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, rmSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { ROOT } from "./stack.ts";
 
+/** The repository root (not imported from stack.ts, which imports this module). */
+const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 export const IMAGE_MODEL_DIR = join(ROOT, ".cache/image-model");
 
 export function stageImageModel(from: string, name: string): void {

@@ -15,6 +15,7 @@ import {
 } from "../../deploy/config.ts";
 import { composeEnv, type FunctionConfig } from "./config.ts";
 import { lambdaEnvironment } from "./lambda-container.ts";
+import { stageImageModel } from "./model-image.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 /** Variables docker-compose.yml interpolates (limits, base image, models folder). */
@@ -68,6 +69,8 @@ export function emulatorFiles(
       ...vars,
       BASE_IMAGE: baseImage,
       PLATFORM: dockerPlatform(deploy.function.architecture),
+      // model location `image`: the runtime/Dockerfile target with the model baked in (MNT_DIR follows)
+      BUILD_TARGET: deploy.model.location === "image" ? "model-in-image" : "function",
       MODELS_DIR: settings.modelsDir,
       MNT_DIR: efs.mountPath,
       // the access point's identity and root mode, given to the stand-in for the EFS mount
@@ -113,6 +116,10 @@ export function prepare(settings: StackSettings, say: (line: string) => void): P
   run(join(ROOT, "harness/emulator/stage-deps.sh"));
   const baseImage = run(join(ROOT, "scripts/base-image.sh"));
   const { compose: vars, functionEnv, notes } = emulatorFiles(settings, availableParallelism(), baseImage);
+  if (vars.BUILD_TARGET === "model-in-image" && settings.sdModel) {
+    say(`model location image: baking ${settings.sdModel} from ${settings.modelsDir} into the image`);
+    stageImageModel(join(settings.modelsDir, settings.sdModel), settings.sdModel);
+  }
   mkdirSync(join(ROOT, ".cache"), { recursive: true });
   writeFileSync(ENV_FILE, envLines(vars));
   writeFileSync(FUNCTION_ENV_FILE, envLines(functionEnv));

@@ -162,6 +162,7 @@ describe("a changed configuration (arm64)", () => {
       EPHEMERAL_STORAGE_MB: "2048",
       BASE_IMAGE: "sd-lambda/base:nodejs24",
       PLATFORM: "linux/arm64",
+      BUILD_TARGET: "function",
       MODELS_DIR: "/models",
       MNT_DIR: "/mnt/models-efs",
       EFS_UID: "1000",
