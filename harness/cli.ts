@@ -39,8 +39,12 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "check a built bundle or image before deploy (glibc, permissions, memory)",
     load: async () => (await import("./commands/preflight.ts")).preflightVerb,
   },
+  deploy: {
+    summary: "deploy the stack in sd-lambda.config.ts to AWS (checks, preflight, cdk deploy, smoke test)",
+    load: async () => (await import("./commands/deploy.ts")).deployVerb,
+  },
   models: {
-    summary: "check a model folder as the function loads it: family, defaults, inputs, sizes, memory",
+    summary: "models check: a folder as the function loads it; models upload: onto the stack's EFS",
     load: async () => (await import("./commands/models.ts")).modelsVerb,
   },
   bench: {

@@ -12,6 +12,7 @@ const VERBS = [
   "golden",
   "scenarios",
   "preflight",
+  "deploy",
   "models",
   "bench",
 ];
