@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { DEFAULT_CONFIG } from "../emulator/config.ts";
 import { dockerEnv, ROOT } from "../emulator/stack.ts";
 import { type PreflightSource, renderPreflight, runPreflight } from "../preflight/index.ts";
-import type { Command } from "./command.ts";
+import { type Command, UsageError } from "./command.ts";
 
 export const PREFLIGHT_USAGE = `usage: sd-lambda preflight [--runtime nodejs24.x] [--memory MB (default ${DEFAULT_CONFIG.memoryMb})]
   [--model DIR] [--width W --height H] [--bundle DIR | --image NAME] [--json]
@@ -28,11 +28,11 @@ export async function preflightCommand(args: string[]): Promise<number> {
     },
     strict: true,
   });
-  if (values.bundle && values.image) throw new Error("pass --bundle or --image, not both");
+  if (values.bundle && values.image) throw new UsageError("pass --bundle or --image, not both");
   const number = (name: string, raw: string | undefined): number | undefined => {
     if (raw === undefined) return undefined;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} ${raw} is not a positive integer`);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} ${raw} is not a positive integer`);
     return n;
   };
   const memoryMb = number("memory", values.memory) ?? DEFAULT_CONFIG.memoryMb;

@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { MAX_PAYLOAD_BYTES } from "../../runtime/config.ts";
 import { composeEnv, DEFAULT_CONFIG, type FunctionConfig } from "./config.ts";
 import { lambdaEnvironment } from "./lambda-container.ts";
 
@@ -70,6 +71,7 @@ export function prepare(settings: StackSettings, say: (line: string) => void): P
     ...vars,
     BASE_IMAGE: baseImage,
     MODELS_DIR: settings.modelsDir,
+    MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD_BYTES),
     ...(settings.sdModel ? { SD_MODEL: settings.sdModel } : {}),
   };
   mkdirSync(join(ROOT, ".cache"), { recursive: true });
@@ -80,7 +82,7 @@ export function prepare(settings: StackSettings, say: (line: string) => void): P
   };
   writeFileSync(FUNCTION_ENV_FILE, envLines(functionEnv));
   say(`building the function image on ${baseImage}`);
-  compose(env, ["build", "function"], "inherit");
+  compose(env, ["build", "function"], "progress");
   return { env, baseImage, notes };
 }
 
@@ -90,8 +92,11 @@ function envLines(vars: Record<string, string>): string {
     .join("\n")}\n`;
 }
 
-/** Runs `docker compose` for this project; throws with the exit code when it fails. */
-export function compose(env: NodeJS.ProcessEnv, args: string[], stdio: "inherit" | "pipe" = "pipe"): string {
+/**
+ * Runs `docker compose` for this project; throws with the exit code when it fails. "progress" shows its
+ * output as progress, on stderr: stdout carries only what a verb prints (`--json` must stay parseable).
+ */
+export function compose(env: NodeJS.ProcessEnv, args: string[], stdio: "progress" | "pipe" = "pipe"): string {
   const result = spawnSync(
     "docker",
     ["compose", "--project-directory", ROOT, "--env-file", ENV_FILE, ...args],
@@ -99,7 +104,7 @@ export function compose(env: NodeJS.ProcessEnv, args: string[], stdio: "inherit"
       cwd: ROOT,
       env,
       encoding: "utf8",
-      stdio: ["ignore", stdio, "inherit"],
+      stdio: ["ignore", stdio === "progress" ? 2 : "pipe", "inherit"],
     },
   );
   if (result.status !== 0)
@@ -109,7 +114,7 @@ export function compose(env: NodeJS.ProcessEnv, args: string[], stdio: "inherit"
 
 export function up(settings: StackSettings, say: (line: string) => void): Prepared {
   const prepared = prepare(settings, say);
-  compose(prepared.env, ["up", "-d", "--wait"], "inherit");
+  compose(prepared.env, ["up", "-d", "--wait"], "progress");
   return prepared;
 }
 
@@ -117,5 +122,5 @@ export function down(): void {
   const env = dockerEnv();
   mkdirSync(join(ROOT, ".cache"), { recursive: true });
   for (const file of [ENV_FILE, FUNCTION_ENV_FILE]) if (!existsSync(file)) writeFileSync(file, "");
-  compose(env, ["down", "--remove-orphans", "--volumes"], "inherit");
+  compose(env, ["down", "--remove-orphans", "--volumes"], "progress");
 }
