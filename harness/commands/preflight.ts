@@ -11,7 +11,8 @@ import { type Command, UsageError } from "./command.ts";
 
 export const PREFLIGHT_USAGE = `usage: sd-lambda preflight [--runtime nodejs24.x] [--memory MB (default ${DEFAULT_CONFIG.memoryMb})]
   [--model DIR] [--width W --height H] [--bundle DIR | --image NAME] [--json]
-  static checks before deploy: glibc versions the native libraries need, files uid 993 cannot read, memory`;
+  static checks before deploy: glibc and libstdc++ versions the native libraries need, files uid 993 cannot read
+  (bundle, image, and with --model every file the model references, external data included), memory`;
 
 export async function preflightCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({

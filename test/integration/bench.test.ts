@@ -75,7 +75,11 @@ describe("sd-lambda bench --target local", () => {
     [["--runs", "2.5"], 2, 'sd-lambda bench: --runs must be an integer from 1 to 100, got "2.5"\n'],
     [["--threads=-1"], 2, 'sd-lambda bench: --threads must be an integer from 1 to 256, got "-1"\n'],
     // the request contract refuses it, as the function would: a check, not a usage error
-    [["--steps", "0"], 1, "sd-lambda bench: num_inference_steps must be from 1 to 100, got 0 [BAD_REQUEST]\n"],
+    [
+      ["--steps", "0"],
+      1,
+      "sd-lambda bench: num_inference_steps must be from 1 to 100, got 0 [BAD_REQUEST]\n",
+    ],
   ])("%j → exit %i, %s", async (flags, exit, message) => {
     const { code, stdout, stderr } = await run(...flags);
     expect({ code, stdout, stderr }).toEqual({ code: exit, stdout: "", stderr: message });
