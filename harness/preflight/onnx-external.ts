@@ -47,7 +47,8 @@ class Reader {
 
   byte(position: number): number {
     if (position < this.#blockStart || position >= this.#blockStart + this.#block.length) {
-      if (position >= this.source.size) throw new OnnxFormatError(`ends inside a field (at byte ${position})`);
+      if (position >= this.source.size)
+        throw new OnnxFormatError(`ends inside a field (at byte ${position})`);
       this.#blockStart = position;
       this.#block = this.source.read(position, Math.min(BLOCK, this.source.size - position));
     }
