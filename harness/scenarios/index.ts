@@ -167,6 +167,7 @@ export function renderOutcome(outcome: ScenarioOutcome): string {
     if (!check.ok) lines.push(`       expected: ${check.expected}`);
   }
   for (const note of outcome.notes) lines.push(`     · ${note}`);
+  if (outcome.stand_in) lines.push(`     · stand-in: ${outcome.stand_in}`);
   if (outcome.error) lines.push(`     error: ${outcome.error}`);
   return `${lines.join("\n")}\n`;
 }
