@@ -245,7 +245,7 @@ export const LIMIT_SCENARIOS: readonly Scenario[] = [
     provoke:
       "the sleeper function asked to sleep 3 s, and a second request while it sleeps: through the stand-in, through the function URL front door, then straight at the RIE",
     lambda: [STAND_IN_DOCS.busy],
-    sees: "the stand-in and the front door answer the second with 429 TooManyRequestsException and the first completes; straight at the RIE, the RIE panics (ReserveFailed: AlreadyReserved)",
+    sees: "the stand-in and the front door answer the second with 429 TooManyRequestsException and the first completes; straight at the RIE, the RIE panics (ReserveFailed: AlreadyReserved), neither request gets an answer and the container exits",
     standIn:
       "429 TooManyRequestsException for a request while the one environment is busy: Lambda would start another environment (or throttle at the concurrency limit); the RIE has one and panics",
     async run(ctx) {
@@ -294,15 +294,18 @@ export const LIMIT_SCENARIOS: readonly Scenario[] = [
       await until("the RIE starting the first invoke", () => starts(box) > startedBefore);
       const rawSecond = await rawInvoke(box.url, JSON.stringify({ sleep_ms: 0 }), 30_000);
       const rawFirstAnswer = await rawFirst;
-      const logs = box.logs();
-      ctx.note(
-        `straight at the RIE: first ${rawFirstAnswer.status === 0 ? `no answer (${rawFirstAnswer.text})` : `HTTP ${rawFirstAnswer.status} ${rawFirstAnswer.text.slice(0, 80)}`}, second ${rawSecond.status === 0 ? `no answer (${rawSecond.text})` : `HTTP ${rawSecond.status} ${rawSecond.text.slice(0, 80)}`}; container ${box.running() ? "still running" : "exited"}`,
-      );
       ctx.check(
         "the RIE panics: ReserveFailed: AlreadyReserved",
-        /ReserveFailed: AlreadyReserved/.test(logs),
+        /ReserveFailed: AlreadyReserved/.test(box.logs()),
         true,
       );
+      ctx.check(
+        "neither request gets an answer (the RIE process is gone)",
+        [rawFirstAnswer, rawSecond].map((a) => (a.status === 0 ? "no answer" : `HTTP ${a.status}`)),
+        ["no answer", "no answer"],
+      );
+      ctx.check("the container exits", box.running(), false);
+      ctx.note(`straight at the RIE: ${rawFirstAnswer.text}; ${rawSecond.text}`);
     },
   },
 ];
