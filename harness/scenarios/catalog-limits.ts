@@ -93,6 +93,7 @@ export const LIMIT_SCENARIOS: readonly Scenario[] = [
       },
     ],
     sees: "the RIE's 'Task timed out after 2.00 seconds' and a reset; with the model, the handler's DeadlineError naming steps, times and the fix before the RIE's timeout",
+    shared: true,
     async run(ctx) {
       const sleeper = await ctx.start({ modelsDir: undefined, image: sleeperImage(ctx.docker), timeoutS: 2 });
       const killed = await rawInvoke(sleeper.url, JSON.stringify({ sleep_ms: 5000 }));

@@ -102,6 +102,9 @@ export async function runScenarios(
     const ctx: ScenarioContext = {
       docker,
       shared: () => {
+        // two invokes at once would make the RIE panic and take the container down for everyone
+        if (!scenario.shared)
+          throw new Error(`scenario ${scenario.name} uses the shared container but is not marked shared`);
         shared ??= startSandbox({ modelsDir: FIXTURE_MODELS }, docker);
         return shared;
       },
