@@ -125,7 +125,7 @@ export const LIMIT_SCENARIOS: readonly Scenario[] = [
       ctx.check(
         "handler deadline",
         errorOf(deadline.body),
-        /^DeadlineError: .*\d+ ms.* — .*(raise the function timeout|num_inference_steps).*$/,
+        /^DeadlineError: \d+ of 100 UNet steps left at ~\d+ ms each \([^)]+\) and ~\d+ ms to decode and answer \([^)]+\) need ~\d+ ms, but the function has \d+ ms before its timeout — (ask for at most \d+ num_inference_steps or )?raise the function timeout$/,
       );
     },
   },
