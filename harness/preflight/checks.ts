@@ -46,7 +46,7 @@ export const LAMBDA_GID = 990;
 export type CheckStatus = "pass" | "warn" | "fail";
 
 export interface Check {
-  readonly name: "glibc" | "libstdc++" | "permissions" | "model files" | "memory";
+  readonly name: "glibc" | "libstdc++" | "permissions" | "model files" | "memory" | "architecture";
   readonly status: CheckStatus;
   /** One sentence a person reads: what was checked, with the numbers. */
   readonly summary: string;

@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { type Architecture, archCheck } from "./arch.ts";
 import {
   type Check,
   estimateMemory,
@@ -20,6 +21,7 @@ import { type ElfInfo, isElf, readElf } from "./elf.ts";
 import { bundleFiles, type FunctionFile, imageFiles } from "./files.ts";
 import { modelFilesCheck } from "./model-files.ts";
 
+export { type Architecture, archCheck, elfMachine } from "./arch.ts";
 export * from "./checks.ts";
 export { type ElfInfo, readElf } from "./elf.ts";
 export { bundleFiles, type FunctionFile, imageFiles, TarReader } from "./files.ts";
@@ -35,6 +37,8 @@ export interface PreflightOptions {
   readonly memoryMb: number;
   readonly source: PreflightSource;
   readonly modelDir?: string;
+  /** Check every native file's ELF machine against this architecture. */
+  readonly arch?: Architecture;
   readonly width?: number;
   readonly height?: number;
 }
@@ -62,6 +66,7 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
     libstdcxxCheck(natives, options.runtime),
     permissionsCheck(files, label),
   ];
+  if (options.arch) checks.push(archCheck(files, options.arch));
   let estimate: MemoryEstimate | undefined;
   if (options.modelDir) {
     checks.push(modelFilesCheck(options.modelDir));

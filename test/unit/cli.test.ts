@@ -9,7 +9,19 @@ import { PREFLIGHT_USAGE } from "../../harness/commands/preflight.ts";
 import { SCENARIOS } from "../../harness/scenarios/index.ts";
 import { runCli } from "../helpers/cli.ts";
 
-const VERBS = ["generate", "up", "down", "logs", "invoke", "golden", "scenarios", "preflight", "bench"];
+const VERBS = [
+  "generate",
+  "up",
+  "down",
+  "logs",
+  "invoke",
+  "golden",
+  "scenarios",
+  "preflight",
+  "deploy",
+  "models",
+  "bench",
+];
 
 describe("sd-lambda", () => {
   it("without a verb lists every verb with one line each", async () => {
@@ -47,8 +59,10 @@ describe("sd-lambda", () => {
   });
 
   // --json is a known flag of every verb: the error is about --bogus alone, before the verb does anything
+  // a verb with subcommands takes its flags after the subcommand
+  const SUBCOMMAND: Record<string, string[]> = { models: ["upload"] };
   it.each(VERBS)("%s takes --json; an unknown flag beside it is a usage error, exit 2", async (verb) => {
-    const { code, stdout, stderr } = await runCli([verb, "--json", "--bogus"]);
+    const { code, stdout, stderr } = await runCli([verb, ...(SUBCOMMAND[verb] ?? []), "--json", "--bogus"]);
     expect({ code, stdout }).toEqual({ code: 2, stdout: "" });
     expect(stderr).toMatch(
       new RegExp(`^sd-lambda ${verb}: Unknown option '--bogus'[^\\n]*\\nusage: sd-lambda ${verb}\\b`),
