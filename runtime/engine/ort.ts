@@ -99,9 +99,7 @@ export class OnnxSession {
         // SD 1.5 at 512x512 peaked at 10,978 MB with it, 7,351 MB without, same speed and bytes (bench).
         enableCpuMemArena: tuning.memArena ?? false,
         ...(tuning.optimizedModelFilePath ? { optimizedModelFilePath: tuning.optimizedModelFilePath } : {}),
-        ...(tuning.spinning === undefined
-          ? {}
-          : { extra: { session: { intra_op: { allow_spinning: tuning.spinning ? "1" : "0" } } } }),
+        extra: { session: sessionConfig(tuning) },
       });
       return new OnnxSession(path, ort, session);
     } catch (cause) {
@@ -172,6 +170,19 @@ export class OnnxSession {
 /** The onnxruntime-node version, recorded beside golden images. */
 export async function ortVersion(): Promise<string> {
   return (await loadOrt()).env.versions.node ?? "unknown";
+}
+
+/** onnxruntime's session config entries ("session.*") for the tuning; none for the defaults. */
+function sessionConfig(tuning: SessionTuning): Record<string, unknown> {
+  const config: Record<string, unknown> = {};
+  if (tuning.spinning !== undefined) config.intra_op = { allow_spinning: tuning.spinning ? "1" : "0" };
+  // a UNet is over protobuf's 2 GB: its optimised graph can only be saved with the weights beside it
+  if (tuning.optimizedModelFilePath)
+    Object.assign(config, {
+      optimized_model_external_initializers_file_name: `${baseName(tuning.optimizedModelFilePath)}.data`,
+      optimized_model_external_initializers_min_size_in_bytes: "1024",
+    });
+  return config;
 }
 
 function describe(m: OrtModule.InferenceSession.ValueMetadata): TensorInfo {
