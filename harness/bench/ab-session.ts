@@ -3,17 +3,19 @@
  * machine load: the baseline (the engine's settings) and the variant are opened side by side, then run
  * alternately (A, B, A, B …) on the same inputs; medians, the load average and both creation times are
  * printed as JSON. Also: `--variant preoptimized` saves the optimised graph to /tmp from A and opens it
- * with optimisation off as B, to see whether that shortens a cold start.
+ * with optimisation off as B, to see whether that shortens a cold start; `--variant fixed` opens as B a copy
+ * in /tmp whose inputs have the request's static shapes (the weights file is linked, not copied).
  *
  *   node harness/bench/ab-session.ts --model DIR --part unet|vae_decoder|text_encoder [--size 512] [--batch 2]
  *        [--pairs 3] [--threads N] --variant arena|spin-off|extended|basic|preoptimized
  */
-import { rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { OnnxSession, type SessionTuning, type Tensor } from "../../runtime/engine/ort.ts";
-import { axisValues } from "./model-work.ts";
+import { axisValues, inputShapes } from "./model-work.ts";
+import { readGraph, withStaticInputs } from "./onnx-proto.ts";
 
 const VARIANTS: Record<string, SessionTuning> = {
   arena: { memArena: true },
@@ -49,6 +51,17 @@ async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
   return [v, performance.now() - t];
 }
 
+/** A copy of the model in /tmp with static input shapes; other files of its folder are symlinked. */
+export async function staticCopy(path: string, axes: Readonly<Record<string, number>>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "sd-lambda-static-"));
+  const bytes = await readFile(path);
+  const shapes = inputShapes(readGraph(bytes).inputs, axes, path);
+  await writeFile(join(dir, "model.onnx"), withStaticInputs(bytes, shapes));
+  for (const f of await readdir(dirname(path)))
+    if (f !== "model.onnx") await symlink(resolve(dirname(path), f), join(dir, f));
+  return join(dir, "model.onnx");
+}
+
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)] as number;
 
 async function main(): Promise<void> {
@@ -64,11 +77,19 @@ async function main(): Promise<void> {
     },
   });
   const variant = values.variant ?? "";
-  if (!values.model || !(variant in VARIANTS || variant === "preoptimized"))
-    throw new Error(`usage: --model DIR --variant ${[...Object.keys(VARIANTS), "preoptimized"].join("|")}`);
+  if (!values.model || !(variant in VARIANTS || variant === "preoptimized" || variant === "fixed"))
+    throw new Error(
+      `usage: --model DIR --variant ${[...Object.keys(VARIANTS), "preoptimized", "fixed"].join("|")}`,
+    );
   const threads = Number(values.threads);
   const size = Number(values.size);
   const path = join(values.model, values.part as string, "model.onnx");
+  const axes = axisValues(
+    { width: size, height: size, batch: Number(values.batch), unetEvaluations: 1 },
+    8,
+    77,
+  );
+  const fixed = variant === "fixed" ? await staticCopy(path, axes) : undefined;
   const load = [loadavg()[0] as number];
   const saved = join(tmpdir(), "sd-lambda-ab.onnx");
   if (variant === "preoptimized") {
@@ -83,12 +104,7 @@ async function main(): Promise<void> {
   const [b, createB] = await timed(() =>
     variant === "preoptimized"
       ? OnnxSession.open(saved, { threads, tuning: { optimizationLevel: "disabled" } })
-      : OnnxSession.open(path, { threads, tuning: VARIANTS[variant] }),
-  );
-  const axes = axisValues(
-    { width: size, height: size, batch: Number(values.batch), unetEvaluations: 1 },
-    8,
-    77,
+      : OnnxSession.open(fixed ?? path, { threads, tuning: VARIANTS[variant] ?? {} }),
   );
   const feeds = feedsFor(a, axes);
   const runsA: number[] = [];
@@ -103,6 +119,7 @@ async function main(): Promise<void> {
   }
   await a.release();
   await b.release();
+  if (fixed) await rm(dirname(fixed), { recursive: true, force: true });
   if (variant === "preoptimized")
     await Promise.all([saved, `${saved}.data`].map((f) => rm(f, { force: true })));
   const result = {

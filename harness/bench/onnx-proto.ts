@@ -50,7 +50,8 @@ export const isIntegerType = (t: number): boolean => INTEGER_TYPES.has(t);
 /** Small tensors (shape arithmetic, scales, masks) keep their values; weights keep only their dims. */
 export const VALUE_LIMIT = 1 << 16;
 
-type Field = { no: number; wire: number; n: number; bytes?: Uint8Array };
+/** One field; `start`/`end` span its key and value in the buffer (for rewriting). */
+type Field = { no: number; wire: number; n: number; bytes?: Uint8Array; start: number; end: number };
 
 function* fields(buf: Uint8Array): Generator<Field> {
   let pos = 0;
@@ -69,20 +70,35 @@ function* fields(buf: Uint8Array): Generator<Field> {
     return pos - start >= 8 ? Number(BigInt.asIntN(64, bigVarintFrom(buf, start))) : n;
   };
   while (pos < buf.length) {
+    const start = pos;
     const key = varint();
     const no = Math.floor(key / 8);
     const wire = key & 7;
-    if (wire === 0) yield { no, wire, n: varint() };
-    else if (wire === 2) {
+    if (wire === 0) {
+      const n = varint();
+      yield { no, wire, n, start, end: pos };
+    } else if (wire === 2) {
       const len = varint();
-      yield { no, wire, n: len, bytes: buf.subarray(pos, pos + len) };
       pos += len;
+      yield { no, wire, n: len, bytes: buf.subarray(pos - len, pos), start, end: pos };
     } else if (wire === 5) {
-      yield { no, wire, n: new DataView(buf.buffer, buf.byteOffset + pos, 4).getFloat32(0, true) };
       pos += 4;
+      yield {
+        no,
+        wire,
+        n: new DataView(buf.buffer, buf.byteOffset + pos - 4, 4).getFloat32(0, true),
+        start,
+        end: pos,
+      };
     } else if (wire === 1) {
-      yield { no, wire, n: new DataView(buf.buffer, buf.byteOffset + pos, 8).getFloat64(0, true) };
       pos += 8;
+      yield {
+        no,
+        wire,
+        n: new DataView(buf.buffer, buf.byteOffset + pos - 8, 8).getFloat64(0, true),
+        start,
+        end: pos,
+      };
     } else throw new Error(`unsupported protobuf wire type ${wire} at byte ${pos}`);
   }
 }
@@ -235,6 +251,39 @@ export function readGraph(model: Uint8Array): OnnxGraph {
     else if (f.no === 12) outputs.push(valueInfo(f.bytes));
   }
   return { nodes, initializers, inputs, outputs };
+}
+
+/**
+ * The model with the named graph inputs' shapes made static (what onnxruntime's free-dimension overrides
+ * do, which onnxruntime-node 1.30 does not expose): every other byte is kept as it was.
+ */
+export function withStaticInputs(
+  model: Uint8Array,
+  shapes: Readonly<Record<string, readonly number[]>>,
+): Uint8Array {
+  const rewrite = (buf: Uint8Array, replace: (f: Field) => Uint8Array | undefined): Uint8Array => {
+    const parts: Uint8Array[] = [];
+    for (const f of fields(buf)) parts.push(replace(f) ?? buf.subarray(f.start, f.end));
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let pos = 0;
+    for (const p of parts) {
+      out.set(p, pos);
+      pos += p.length;
+    }
+    return out;
+  };
+  return rewrite(model, (f) => {
+    if (f.no !== 7 || !f.bytes) return undefined;
+    const graph = rewrite(f.bytes, (g) => {
+      if (g.no !== 11 || !g.bytes) return undefined;
+      const info = valueInfo(g.bytes);
+      const shape = shapes[info.name];
+      return shape
+        ? message([[11, valueInfoBytes({ name: info.name, elemType: info.elemType, shape })]])
+        : undefined;
+    });
+    return message([[7, graph]]);
+  });
 }
 
 // ---- writer ------------------------------------------------------------------------------------

@@ -4,7 +4,13 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { countWork } from "../../harness/bench/flops.ts";
 import { axisValues, inputShapes } from "../../harness/bench/model-work.ts";
-import { buildModel, DataType, initializerBytes, readGraph } from "../../harness/bench/onnx-proto.ts";
+import {
+  buildModel,
+  DataType,
+  initializerBytes,
+  readGraph,
+  withStaticInputs,
+} from "../../harness/bench/onnx-proto.ts";
 
 const float = (name: string, shape: (number | string)[]) => ({ name, elemType: DataType.FLOAT, shape });
 
@@ -57,6 +63,17 @@ describe("countWork", () => {
     expect(() => countWork(readGraph(model), {})).toThrow(
       "input x has dynamic shape [batch_size,3,height,width]: give its shape (inputs: x, z)",
     );
+  });
+
+  it("fixes the inputs' shapes in a copy of the model, every other byte kept", () => {
+    const fixed = withStaticInputs(model, { x: [2, 3, 8, 8] });
+    const graph = readGraph(fixed);
+    expect(graph.inputs.map((i) => [i.name, i.shape])).toEqual([
+      ["x", [2, 3, 8, 8]],
+      ["z", [2, 6]],
+    ]);
+    expect(graph.nodes).toEqual(readGraph(model).nodes);
+    expect(countWork(graph, {}).macs).toBe(4156);
   });
 
   it("reports the MAC nodes it could not reach through an unknown op", () => {
