@@ -9,7 +9,7 @@
  *   node harness/bench/ab-session.ts --model DIR --part unet|vae_decoder|text_encoder [--size 512] [--batch 2]
  *        [--pairs 3] [--threads N] --variant arena|spin-off|extended|basic|preoptimized
  */
-import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { link, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -51,14 +51,18 @@ async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
   return [v, performance.now() - t];
 }
 
-/** A copy of the model in /tmp with static input shapes; other files of its folder are symlinked. */
+/**
+ * A copy of the model in /tmp with static input shapes; the other files of its folder are hard-linked
+ * (onnxruntime refuses external data that resolves outside the model's folder, so a symlink will not do;
+ * across file systems, as EFS → /tmp on Lambda, the weights would have to be copied).
+ */
 export async function staticCopy(path: string, axes: Readonly<Record<string, number>>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "sd-lambda-static-"));
   const bytes = await readFile(path);
   const shapes = inputShapes(readGraph(bytes).inputs, axes, path);
   await writeFile(join(dir, "model.onnx"), withStaticInputs(bytes, shapes));
   for (const f of await readdir(dirname(path)))
-    if (f !== "model.onnx") await symlink(resolve(dirname(path), f), join(dir, f));
+    if (f !== "model.onnx") await link(resolve(dirname(path), f), join(dir, f));
   return join(dir, "model.onnx");
 }
 
