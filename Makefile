@@ -8,12 +8,13 @@ export PATH := $(NODE_BIN):$(PATH)
 export ONNXRUNTIME_NODE_INSTALL := skip
 export NPM_CONFIG_UPDATE_NOTIFIER := false
 
-.PHONY: help deps build lint typecheck test fixtures bench-model up down logs clean
+.PHONY: help deps build lint typecheck test fixtures bench-model up down logs deploy clean
 
 help:
 	@echo "make up        the function on localhost:9000 (RIE) and :9001 (function URL), tiny model mounted"
 	@echo "make test      lint, typecheck and every test suite, as CI runs them"
 	@echo "make down      stop and remove what make up started"
+	@echo "make deploy    deploy sd-lambda.config.ts's stack to AWS (REGION=…; see README Deploy)"
 	@echo "make fixtures  regenerate fixtures/models and fixtures/reference with diffusers (Python, not in CI)"
 	@echo "make bench-model [BENCH_MODEL=sd15|sd-turbo|lcm|taesd|all]  full-size random-weight ONNX models in .cache/models/ (Python, ~4 GB each)"
 
@@ -45,6 +46,10 @@ down: deps
 
 logs: deps
 	bin/sd-lambda logs --follow
+
+deploy: deps
+	@scripts/system-deps.sh up
+	bin/sd-lambda deploy $(if $(REGION),--region $(REGION))
 
 fixtures:
 	fixtures/generate/setup.sh

@@ -1,5 +1,10 @@
-/** What one invoke costs on Lambda: duration (rounded up to 1 ms) × configured memory in GB, plus the request. */
-import { type Architecture, LAMBDA_PRICES, type LambdaPrices } from "./prices.ts";
+/**
+ * What one invoke costs on Lambda: duration (rounded up to 1 ms) × configured memory in GB, plus the
+ * request, at the repository's one dated price table (deploy/prices.ts).
+ */
+import { type PER_GB_SECOND, PRICES_CHECKED, invokeCost as priced, REGION } from "../../deploy/prices.ts";
+
+export type Architecture = keyof typeof PER_GB_SECOND;
 
 export interface Cost {
   readonly memoryMb: number;
@@ -9,14 +14,13 @@ export interface Cost {
   readonly prices: { readonly region: string; readonly asOf: string; readonly source: string };
 }
 
-export function invokeCost(durationMs: number, memoryMb: number, prices: LambdaPrices = LAMBDA_PRICES): Cost {
-  const gbSeconds = (Math.ceil(durationMs) / 1000) * (memoryMb / 1024);
-  const usd = (arch: Architecture) => gbSeconds * prices.perGbSecond[arch] + prices.perRequest;
+export function invokeCost(durationMs: number, memoryMb: number): Cost {
+  const seconds = Math.ceil(durationMs) / 1000;
   return {
     memoryMb,
     durationMs,
-    usd: { x86_64: usd("x86_64"), arm64: usd("arm64") },
-    prices: { region: prices.region, asOf: prices.asOf, source: prices.source },
+    usd: { x86_64: priced(memoryMb, seconds, "x86_64"), arm64: priced(memoryMb, seconds, "arm64") },
+    prices: { region: REGION, asOf: PRICES_CHECKED, source: "deploy/prices.ts" },
   };
 }
 

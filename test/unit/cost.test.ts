@@ -1,8 +1,8 @@
 // Lambda cost per image and the efficiency relations, on hand-computed numbers.
 import { describe, expect, it } from "vitest";
+import { PRICES_CHECKED } from "../../deploy/prices.ts";
 import { invokeCost } from "../../harness/bench/cost.ts";
 import { judgeEfficiency } from "../../harness/bench/efficiency.ts";
-import { LAMBDA_PRICES } from "../../harness/bench/prices.ts";
 
 describe("invokeCost", () => {
   it("bills duration rounded up to 1 ms times configured GB, plus the request", () => {
@@ -13,14 +13,10 @@ describe("invokeCost", () => {
     expect(c).toMatchObject({ memoryMb: 3072, durationMs: 20_000.2, prices: { region: "us-east-1" } });
   });
 
-  it("reads its prices from the one dated table", () => {
-    expect(LAMBDA_PRICES.asOf).toMatch(/^\d{4}-\d{2}-\d{2}$/);
-    const c = invokeCost(1000, 1024, {
-      ...LAMBDA_PRICES,
-      perGbSecond: { x86_64: 1, arm64: 0.5 },
-      perRequest: 0,
-    });
-    expect(c.usd).toEqual({ x86_64: 1, arm64: 0.5 });
+  it("rounds a whole-millisecond duration to itself and dates its prices", () => {
+    const c = invokeCost(1000, 1024);
+    expect(c.usd).toEqual({ x86_64: 0.0000166667 + 0.0000002, arm64: 0.0000133334 + 0.0000002 });
+    expect(c.prices).toEqual({ region: "us-east-1", asOf: PRICES_CHECKED, source: "deploy/prices.ts" });
   });
 });
 
