@@ -106,7 +106,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
     const location = values["model-location"] ?? "efs";
     if (location !== "efs" && location !== "image")
-      throw new Error(`--model-location must be efs or image, got "${location}"`);
+      throw new UsageError(`--model-location must be efs or image, got "${location}"`);
     const { env, notes, baseImage } = prepare({ ...settingsFromEnv(), ...config }, (line) =>
       say(`[sd-lambda] ${line}`),
     );
