@@ -17,7 +17,7 @@ help:
 	@echo "make deploy    deploy sd-lambda.config.ts's stack to AWS (REGION=…; see README Deploy)"
 	@echo "make fixtures  regenerate fixtures/models and fixtures/reference with diffusers (Python, not in CI)"
 	@echo "make families  regenerate fixtures/families (one tiny pipeline per model family + diffusers references)"
-	@echo "make bench-model  full-size random-weight SD 1.5 ONNX model in .cache/models/sd15-random (Python, ~4 GB)"
+	@echo "make bench-model [BENCH_MODEL=sd15|sd-turbo|lcm|taesd|all]  full-size random-weight ONNX models in .cache/models/ (Python, ~4 GB each)"
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -62,7 +62,7 @@ families: deps
 
 bench-model:
 	fixtures/generate/setup.sh
-	fixtures/generate/.venv/bin/python fixtures/generate/bench_model.py
+	fixtures/generate/.venv/bin/python fixtures/generate/bench_model.py $(foreach m,$(or $(BENCH_MODEL),sd15),--model $(m))
 
 clean:
 	rm -rf dist reports .cache
