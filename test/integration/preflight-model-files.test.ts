@@ -81,6 +81,7 @@ describe("model files check", () => {
       "permissions pass",
       "model files fail",
       "memory pass",
+      "model fail", // the folder loaded as the function would (harness/preflight/model-check.ts)
     ]);
     expect(report.ok).toBe(false);
   });
