@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { type DeployConfigInput, parseDeployConfig } from "../../deploy/config.ts";
 import { SdLambdaStack } from "../../deploy/stack.ts";
 import { emulatorFiles, settingsFromEnv } from "../../harness/emulator/stack.ts";
+import { MAX_PAYLOAD_BYTES } from "../../runtime/config.ts";
 
 function synth(input: DeployConfigInput) {
   const config = parseDeployConfig(input, "test config");
@@ -168,6 +169,8 @@ describe("a changed configuration (arm64)", () => {
       EFS_UID: "1000",
       EFS_GID: "1001",
       EFS_MODE: "755",
+      // the harness's Lambda stand-in in the front door refuses what Lambda would (6 MiB)
+      MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD_BYTES),
     });
     const deployed = (theFunction(template).Environment as { Variables: Record<string, string> }).Variables;
     expect(functionEnv).toMatchObject(deployed);
