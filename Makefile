@@ -8,13 +8,16 @@ export PATH := $(NODE_BIN):$(PATH)
 export ONNXRUNTIME_NODE_INSTALL := skip
 export NPM_CONFIG_UPDATE_NOTIFIER := false
 
-.PHONY: help deps build lint typecheck test fixtures bench-model up down logs clean
+.PHONY: help deps build lint typecheck test fixtures train-shapes calibrate-golden mutation bench-model up down logs clean
 
 help:
 	@echo "make up        the function on localhost:9000 (RIE) and :9001 (function URL), tiny model mounted"
 	@echo "make test      lint, typecheck and every test suite, as CI runs them"
 	@echo "make down      stop and remove what make up started"
 	@echo "make fixtures  regenerate fixtures/models and fixtures/reference with diffusers (Python, not in CI)"
+	@echo "make train-shapes  train fixtures/families/tiny-shapes on drawn shapes (Python, ~20-40 min on 2 busy cores)"
+	@echo "make calibrate-golden  measure golden variation across threads/targets/CPUs (CALIBRATE_ARGS=--emulator --against-commit SHA)"
+	@echo "make mutation  apply fixtures/mutation/mutants.json one at a time; print what kills each (not in make test)"
 	@echo "make bench-model  full-size random-weight SD 1.5 ONNX model in .cache/models/sd15-random (Python, ~4 GB)"
 
 node_modules/.installed: package.json package-lock.json
@@ -49,6 +52,13 @@ logs: deps
 fixtures:
 	fixtures/generate/setup.sh
 	fixtures/generate/.venv/bin/python fixtures/generate/generate.py
+
+train-shapes:
+	fixtures/generate/setup.sh
+	fixtures/generate/.venv/bin/python fixtures/generate/train_shapes.py
+
+calibrate-golden: deps
+	.toolchain/node/bin/node harness/golden/calibrate.ts $(CALIBRATE_ARGS)
 
 bench-model:
 	fixtures/generate/setup.sh

@@ -5,7 +5,7 @@
  * between steps, renders, guards the 6 MB response limit and logs one JSON line.
  */
 
-import { runtimeConfig } from "./config.ts";
+import { type RuntimeConfig, runtimeConfig } from "./config.ts";
 import { loadModel, type Model, resolveModelDir } from "./engine/model.ts";
 import { ortVersion } from "./engine/ort.ts";
 import { DeadlineError, ResponseTooLargeError, SdLambdaError } from "./errors.ts";
@@ -18,41 +18,61 @@ export interface LambdaContext {
   getRemainingTimeInMillis(): number;
 }
 
-const config = runtimeConfig();
-await ortVersion();
+export type Handler = (event: unknown, context: LambdaContext) => Promise<unknown>;
+/** Where the one JSON line per invoke (and per model load) goes. */
+export type LogLine = (fields: Record<string, unknown>) => void;
 
-let modelPromise: Promise<Model> | undefined;
-/** Starts (or restarts, after a failure) loading the model; warm invokes reuse the loaded sessions. */
-function model(): Promise<Model> {
-  if (!modelPromise) {
-    const started = performance.now();
-    modelPromise = resolveModelDir(config.mntDir, config.modelName)
-      .then((dir) => loadModel(dir, { threads: config.threads }))
-      .then((m) => {
-        log({
-          event: "model_loaded",
-          model: m.name,
-          threads: m.threads,
-          load_ms: Math.round(performance.now() - started),
-        });
-        return m;
-      });
-    modelPromise.catch(() => {
-      modelPromise = undefined;
-    });
-  }
-  return modelPromise;
+/** One function instance's state: its configuration, its model (loaded once) and what it learnt while warm. */
+interface Instance {
+  readonly config: RuntimeConfig;
+  readonly log: LogLine;
+  readonly model: () => Promise<Model>;
+  /** ms per UNet step by size and guidance (the last step measured), learnt while warm, to refuse work that cannot finish in time. */
+  readonly stepMsBySize: Map<string, number>;
 }
-model().catch(() => {
-  // reported by the first invoke, which retries the load
-});
 
-/** ms per UNet step by size and guidance (the last step measured), learnt while warm, to refuse work that cannot finish in time. */
-const stepMsBySize = new Map<string, number>();
+/**
+ * A handler for `config`, starting its model load now (init) without awaiting it. Lambda uses the
+ * module's `handler`; the golden gate builds one in-process with its own config and log.
+ */
+export function createHandler(config: RuntimeConfig, log: LogLine = logLine): Handler {
+  let modelPromise: Promise<Model> | undefined;
+  /** Starts (or restarts, after a failure) loading the model; warm invokes reuse the loaded sessions. */
+  const model = (): Promise<Model> => {
+    if (!modelPromise) {
+      const started = performance.now();
+      modelPromise = resolveModelDir(config.mntDir, config.modelName)
+        .then((dir) => loadModel(dir, { threads: config.threads }))
+        .then((m) => {
+          log({
+            event: "model_loaded",
+            model: m.name,
+            threads: m.threads,
+            load_ms: Math.round(performance.now() - started),
+          });
+          return m;
+        });
+      modelPromise.catch(() => {
+        modelPromise = undefined;
+      });
+    }
+    return modelPromise;
+  };
+  model().catch(() => {
+    // reported by the first invoke, which retries the load
+  });
+  const instance: Instance = { config, log, model, stepMsBySize: new Map() };
+  return (event, context) => invoke(instance, event, context);
+}
+
 /** Time kept back for decode, encode and the response after the last step. */
 const RESERVE_MS = 1500;
 
-export async function handler(event: unknown, context: LambdaContext): Promise<unknown> {
+await ortVersion();
+export const handler: Handler = createHandler(runtimeConfig());
+
+async function invoke(instance: Instance, event: unknown, context: LambdaContext): Promise<unknown> {
+  const { config, log, model, stepMsBySize } = instance;
   const started = performance.now();
   const shape = shapeOf(event);
   const record: Record<string, unknown> = { event: "invoke", request_id: context.awsRequestId, shape };
@@ -129,6 +149,6 @@ function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
-function log(fields: Record<string, unknown>): void {
+function logLine(fields: Record<string, unknown>): void {
   console.log(JSON.stringify({ level: fields.status && fields.status !== 200 ? "warn" : "info", ...fields }));
 }

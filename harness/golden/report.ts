@@ -37,8 +37,9 @@ const LABEL: Record<Outcome["kind"], string> = {
   match: "ok",
   "missing-golden": "MISSING",
   "size-mismatch": "SIZE",
+  "bytes-diff": "BYTES",
   "pixel-diff": "DIFF",
-  "engine-mismatch": "ENGINE",
+  contract: "CONTRACT",
   unstable: "UNSTABLE",
   error: "ERROR",
 };
