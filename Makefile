@@ -60,6 +60,9 @@ train-shapes:
 calibrate-golden: deps
 	.toolchain/node/bin/node harness/golden/calibrate.ts $(CALIBRATE_ARGS)
 
+mutation: deps
+	.toolchain/node/bin/node --disable-warning=ExperimentalWarning harness/golden/mutation.ts
+
 bench-model:
 	fixtures/generate/setup.sh
 	fixtures/generate/.venv/bin/python fixtures/generate/bench_model.py

@@ -80,8 +80,11 @@ export type Outcome =
       readonly expected: { readonly width: number; readonly height: number };
       readonly actual: { readonly width: number; readonly height: number };
     }
-  /** Same engine fingerprint, different bytes: `pixels` counts every pixel that changed at all. */
-  | { readonly kind: "bytes-diff"; readonly pixels: PixelStats }
+  /**
+   * Same engine fingerprint, different bytes: `pixels` counts every pixel that changed at all;
+   * `withinTolerance` says whether the change would pass the tolerance tier (on another engine).
+   */
+  | { readonly kind: "bytes-diff"; readonly pixels: PixelStats; readonly withinTolerance: boolean }
   /** Another engine, and the difference is over the perceptual tolerance. */
   | { readonly kind: "pixel-diff"; readonly pixels: PixelStats; readonly fingerprint: readonly FieldDiff[] }
   /** The answer's contract (content type, resolved request, headers) is not the golden's. */
@@ -214,7 +217,11 @@ export function judge(
     const outcome: Outcome =
       golden.sha256 === actual.sha256
         ? { kind: "match", tier: "bytes", pixels: stats }
-        : { kind: "bytes-diff", pixels: stats };
+        : {
+            kind: "bytes-diff",
+            pixels: stats,
+            withinTolerance: comparePixels(golden.image, actual.image, options)?.stats.exceeded.length === 0,
+          };
     return { outcome, diff };
   }
   const fingerprint = actual.fingerprintDiffs;
@@ -260,8 +267,8 @@ export function describeOutcome(outcome: Outcome, options: CompareOptions = DEFA
       return `bytes differ on the golden's own engine (sha256 must match): ${
         outcome.pixels.count === 0
           ? "no pixel changed (the encoding did)"
-          : describePixels(outcome.pixels, options)
-      }`;
+          : describePixels(outcome.pixels, EXACT)
+      }${outcome.withinTolerance ? " — within the tolerance for other engines" : ""}`;
     case "pixel-diff":
       return `${describePixels(outcome.pixels, options)} — over ${outcome.pixels.exceeded
         .map((e) =>

@@ -73,9 +73,10 @@ describe("judge: the bytes tier (same engine fingerprint)", () => {
         densest: { x: 13, y: 3, size: 8, count: 1 },
         exceeded: ["budget", "dense"],
       },
+      withinTolerance: true,
     });
     expect(describeOutcome(outcome)).toBe(
-      "bytes differ on the golden's own engine (sha256 must match): 1 of 4096 pixels differ (0.024%), densest 8x8 window 1 at (13,3)",
+      "bytes differ on the golden's own engine (sha256 must match): 1 of 4096 pixels differ (0.024%), densest 8x8 window 1 at (13,3) — within the tolerance for other engines",
     );
     expect(diff?.width).toBe(64);
   });
@@ -84,7 +85,7 @@ describe("judge: the bytes tier (same engine fingerprint)", () => {
     const { outcome } = judge(golden(), { ...golden(image(), "bbb"), ...same });
     expect(outcome.kind).toBe("bytes-diff");
     expect(describeOutcome(outcome)).toBe(
-      "bytes differ on the golden's own engine (sha256 must match): no pixel changed (the encoding did)",
+      "bytes differ on the golden's own engine (sha256 must match): no pixel changed (the encoding did) — within the tolerance for other engines",
     );
   });
 });
