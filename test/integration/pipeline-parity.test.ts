@@ -2,14 +2,16 @@
 // each step within 1e-3 (max abs) and the final image within 1/255 per channel on >= 99.9% of values.
 // Measured errors are written to reports/parity.json.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, describe, expect, test } from "vitest";
 import { decodeImage } from "../../runtime/engine/image.ts";
 import { loadModel, type Model } from "../../runtime/engine/model.ts";
 import { generate } from "../../runtime/engine/pipeline.ts";
 import type { SchedulerName } from "../../runtime/engine/schedulers/types.ts";
 
 const REFERENCE = new URL("../../fixtures/reference/", import.meta.url);
-const MODEL_DIR = new URL("../../fixtures/models/tiny-sd", import.meta.url).pathname;
+const FIXTURES = new URL("../../fixtures/", import.meta.url);
+/** A case's model folder under fixtures/ (train_shapes.py records "families/tiny-shapes"). */
+const DEFAULT_MODEL = "models/tiny-sd";
 const LATENT_TOLERANCE = 1e-3;
 const PIXEL_SHARE = 0.999;
 
@@ -25,6 +27,7 @@ interface Case {
   width: number;
   height: number;
   strength: number | null;
+  model?: string;
   init_image: string | null;
   mask: string | null;
   token_ids: { cond: number[]; uncond: number[] | null };
@@ -38,11 +41,16 @@ const cases: Case[] = readdirSync(new URL("cases/", REFERENCE))
   .map((name) => JSON.parse(readFileSync(new URL(`cases/${name}/case.json`, REFERENCE), "utf8")));
 const measured: Record<string, { maxLatentError: number; pixelShareWithin1: number; maxPixelError: number }> =
   {};
-let model: Model;
-
-beforeAll(async () => {
-  model = await loadModel(MODEL_DIR, { threads: 1 });
-});
+const models = new Map<string, Promise<Model>>();
+const modelFor = (c: Case) => {
+  const name = c.model ?? DEFAULT_MODEL;
+  let model = models.get(name);
+  if (!model) {
+    model = loadModel(new URL(name, FIXTURES).pathname, { threads: 1 });
+    models.set(name, model);
+  }
+  return model;
+};
 
 afterAll(() => {
   mkdirSync("reports", { recursive: true });
@@ -73,7 +81,7 @@ describe("engine parity with diffusers", () => {
       file === null ? undefined : decodeImage(readFileSync(new URL(file, REFERENCE)), size);
     const steps: Float32Array[] = [];
     const result = await generate(
-      model,
+      await modelFor(c),
       {
         prompt: c.prompt,
         negativePrompt: c.negative_prompt ?? undefined,
