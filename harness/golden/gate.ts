@@ -54,6 +54,8 @@ export type Action = "kept" | "written" | "none";
 
 export interface CaseResult {
   readonly name: string;
+  /** What the picture should show, for the reader of the report. */
+  readonly prompt: string;
   readonly outcome: Outcome;
   /** `written`: the golden was (re)written by the update mode; `kept`: left as it was. */
   readonly action: Action;
@@ -155,6 +157,7 @@ async function runCase(
 
   const failed = (error: unknown): CaseResult => ({
     name: c.name,
+    prompt: c.prompt,
     outcome: { kind: "error", message: message(error) },
     action: "none",
     ms: ms(),
@@ -209,7 +212,7 @@ async function runCase(
     await writeGolden(options.goldenDir, c.name, first.image, sidecar);
     action = "written";
   }
-  return { name: c.name, outcome, action, ms: ms(), files };
+  return { name: c.name, prompt: c.prompt, outcome, action, ms: ms(), files };
 }
 
 /** The target's engine, completed by what the function reports about itself (its answer's `engine`). */
