@@ -3,6 +3,7 @@
  * threads the vCPUs allow, the request limits, and Lambda's payload limit.
  */
 import { availableParallelism } from "node:os";
+import { ConfigError } from "./errors.ts";
 import { type Limits, limitsFromEnv } from "./request.ts";
 
 /** Lambda gives one vCPU per 1,769 MB of memory (6 vCPUs at 10,240 MB). */
@@ -17,6 +18,11 @@ export interface RuntimeConfig {
   readonly limits: Limits;
   /** Lambda's synchronous payload limit, applied to request bodies and responses alike. */
   readonly maxPayloadBytes: number;
+  /**
+   * Provisioned concurrency freezes the environment right after init, so a load left running in the
+   * background would only resume inside the first invoke: init awaits it instead.
+   */
+  readonly awaitLoadInInit: boolean;
 }
 
 export function runtimeConfig(
@@ -24,10 +30,9 @@ export function runtimeConfig(
 ): RuntimeConfig {
   const memory = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
   const cores = availableParallelism();
-  const explicit = Number(env.SD_THREADS);
   const threads =
-    Number.isInteger(explicit) && explicit > 0
-      ? explicit
+    env.SD_THREADS !== undefined && env.SD_THREADS !== ""
+      ? explicitThreads(env.SD_THREADS)
       : Number.isFinite(memory) && memory > 0
         ? Math.max(1, Math.min(cores, Math.round(memory / MB_PER_VCPU)))
         : cores;
@@ -37,5 +42,17 @@ export function runtimeConfig(
     threads,
     limits: limitsFromEnv(env),
     maxPayloadBytes: MAX_PAYLOAD_BYTES,
+    awaitLoadInInit: env.AWS_LAMBDA_INITIALIZATION_TYPE === "provisioned-concurrency",
   };
+}
+
+function explicitThreads(raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isInteger(value) || value < 1 || value > 1024)
+    throw new ConfigError(
+      "SD_THREADS",
+      raw,
+      "a whole number from 1 to 1024 (unset: one per 1,769 MB of memory)",
+    );
+  return value;
 }

@@ -1,3 +1,5 @@
+import { clipText, detailValue, MAX_MESSAGE_CHARS } from "./clip.ts";
+
 /**
  * Every error the runtime raises on purpose: a stable `code` for machines, a message for people that
  * says what happened, with the numbers, and what to do. Request errors map to HTTP 400, environment
@@ -10,6 +12,7 @@ export type ErrorCode =
   | "MODEL_INVALID"
   | "MODEL_UNREADABLE"
   | "NATIVE_LIBRARY"
+  | "CONFIG"
   | "DEADLINE"
   | "RESPONSE_TOO_LARGE"
   | "ENGINE";
@@ -34,10 +37,24 @@ export class SdLambdaError extends Error {
   }
 }
 
-/** A request the function refuses: names the field, the value and the limit. */
+/**
+ * A request the function refuses: names the field, the value and the limit. The message is at most
+ * 300 characters and each detail a short value whatever the input held, so the answer stays small.
+ */
 export class BadRequestError extends SdLambdaError {
   constructor(message: string, details: Record<string, unknown> = {}) {
-    super("BAD_REQUEST", 400, message, { details });
+    super("BAD_REQUEST", 400, clipText(message, MAX_MESSAGE_CHARS), {
+      details: Object.fromEntries(Object.entries(details).map(([k, v]) => [k, detailValue(v)])),
+    });
+  }
+}
+
+/** An environment variable the function cannot run with: names it, its value and what is allowed. */
+export class ConfigError extends SdLambdaError {
+  constructor(variable: string, value: string, allowed: string) {
+    super("CONFIG", 500, `${variable}=${clipText(JSON.stringify(value), 60)} is not allowed: ${allowed}`, {
+      details: { variable, value: clipText(value, 60), allowed },
+    });
   }
 }
 

@@ -3,19 +3,14 @@
  * Gateway v2 event, the seed article's `{"body": "<json>"}`, and a direct invoke with the request
  * object itself. Parsing turns each into a JSON body; answering maps a result or an error back.
  */
+
+import { decodeBase64 } from "./base64.ts";
+import { clipText, describeValue } from "./clip.ts";
 import { BadRequestError, type SdLambdaError } from "./errors.ts";
+import { scanJson } from "./json-scan.ts";
 import { type Rendered, roundTimings } from "./render.ts";
 
 export type EventShape = "function-url" | "seed" | "direct";
-
-export interface FunctionUrlEvent {
-  version?: string;
-  rawPath?: string;
-  headers?: Record<string, string | undefined>;
-  body?: string;
-  isBase64Encoded?: boolean;
-  requestContext: { http: { method: string; path?: string } };
-}
 
 export interface ParsedEvent {
   readonly shape: EventShape;
@@ -25,32 +20,100 @@ export interface ParsedEvent {
   readonly wantsJson: boolean;
 }
 
+type Fields = Record<string, unknown>;
+const isRecord = (v: unknown): v is Fields => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Which of the three shapes an event is, from its envelope alone (nothing is trusted yet): a
+ * `requestContext.http` key (even null) or `version: "2.0"` is a function URL event; a `body` key without
+ * `prompt` is the seed article's shape; anything else is a direct invoke.
+ */
 export function shapeOf(event: unknown): EventShape {
-  if (typeof event === "object" && event !== null) {
-    const e = event as Record<string, unknown>;
-    const context = e.requestContext as Record<string, unknown> | undefined;
-    if (context && typeof context === "object" && typeof context.http === "object") return "function-url";
-    if (typeof e.body === "string" && !("prompt" in e)) return "seed";
+  if (isRecord(event)) {
+    const context = event.requestContext;
+    if ((isRecord(context) && "http" in context) || event.version === "2.0") return "function-url";
+    if ("body" in event && !("prompt" in event)) return "seed";
   }
   return "direct";
 }
 
+/** Checks every envelope field before it is used, so a malformed envelope is a 400 naming the field. */
 export function parseEvent(event: unknown, maxBodyBytes: number): ParsedEvent {
   const shape = shapeOf(event);
   if (shape === "direct") return { shape, body: event, wantsJson: true };
+  const e = event as Fields;
   if (shape === "seed")
-    return { shape, body: parseJson((event as { body: string }).body, maxBodyBytes), wantsJson: true };
-  const e = event as FunctionUrlEvent;
-  const method = e.requestContext.http.method.toUpperCase();
-  if (method !== "POST") {
+    return { shape, body: parseJson(bodyText(e.body, false, "body"), maxBodyBytes), wantsJson: true };
+  const http = isRecord(e.requestContext) ? e.requestContext.http : undefined;
+  const method = isRecord(http) ? http.method : undefined;
+  if (typeof method !== "string" || method === "") {
     throw new BadRequestError(
-      `method ${method} is not supported; POST a JSON body such as {"prompt": "tree"}`,
-      { method },
+      `requestContext.http.method must be the request's HTTP method, got ${isRecord(http) ? describeValue(method) : `requestContext.http ${describeValue(http)}`}; a function URL event (payload format 2.0) carries it there`,
+      { field: "requestContext.http.method" },
     );
   }
-  const text = e.isBase64Encoded ? Buffer.from(e.body ?? "", "base64").toString("utf8") : (e.body ?? "");
-  const accept = lowerHeaders(e.headers).accept ?? "";
+  if (method.toUpperCase() !== "POST") {
+    throw new BadRequestError(
+      `method ${clipText(method, 20)} is not supported; POST a JSON body such as {"prompt": "tree"}`,
+      { field: "requestContext.http.method", value: method },
+    );
+  }
+  if (e.isBase64Encoded !== undefined && typeof e.isBase64Encoded !== "boolean") {
+    throw new BadRequestError(
+      `isBase64Encoded must be true or false, got ${describeValue(e.isBase64Encoded)}`,
+      {
+        field: "isBase64Encoded",
+      },
+    );
+  }
+  const accept = header(e.headers, "accept") ?? "";
+  const text = bodyText(e.body, e.isBase64Encoded === true, "body");
   return { shape, body: parseJson(text, maxBodyBytes), wantsJson: acceptsOnlyJson(accept) };
+}
+
+/** The body as text: absent is empty, a string as it is (base64-decoded when flagged), anything else a 400. */
+function bodyText(body: unknown, base64: boolean, field: string): string {
+  if (body === undefined || body === null) return "";
+  if (typeof body !== "string") {
+    throw new BadRequestError(
+      `${field} must be a string holding the request JSON, got ${describeValue(body)}; send the JSON as text, e.g. "{\\"prompt\\": \\"tree\\"}"`,
+      { field },
+    );
+  }
+  if (!base64) return body;
+  const bytes = decodeBase64(body, field);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new BadRequestError(
+      `${field} is not UTF-8 text after base64 decoding (${bytes.length} bytes); send JSON`,
+      {
+        field,
+      },
+    );
+  }
+}
+
+/** One header by case-insensitive name; headers must be an object of strings. */
+function header(headers: unknown, name: string): string | undefined {
+  if (headers === undefined || headers === null) return undefined;
+  if (!isRecord(headers)) {
+    throw new BadRequestError(`headers must be an object of strings, got ${describeValue(headers)}`, {
+      field: "headers",
+    });
+  }
+  let found: string | undefined;
+  for (const key in headers) {
+    const value = headers[key];
+    if (value !== undefined && typeof value !== "string") {
+      throw new BadRequestError(
+        `header ${clipText(JSON.stringify(key), 40)} must be a string, got ${describeValue(value)}`,
+        { field: `headers.${clipText(key, 40)}` },
+      );
+    }
+    if (key.toLowerCase() === name) found = value;
+  }
+  return found;
 }
 
 function parseJson(text: string, maxBodyBytes: number): unknown {
@@ -68,6 +131,7 @@ function parseJson(text: string, maxBodyBytes: number): unknown {
     throw new BadRequestError('request body is empty; send JSON such as {"prompt": "tree"}', {
       field: "body",
     });
+  scanJson(text);
   try {
     return JSON.parse(text);
   } catch (cause) {
@@ -89,6 +153,7 @@ export function resultJson(r: Rendered, requestId: string): Record<string, unkno
     guidance_scale: r.guidance,
     scheduler: r.scheduler,
     mode: r.mode,
+    ...(r.strength === undefined ? {} : { strength: r.strength }),
     model: r.model,
     timings_ms: roundTimings(r.timings),
     warnings: r.warnings,
@@ -149,12 +214,6 @@ export function errorAnswer(
     headers: { "content-type": "application/json" },
     body: JSON.stringify(payload),
   };
-}
-
-function lowerHeaders(
-  headers: Record<string, string | undefined> | undefined,
-): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
 }
 
 function acceptsOnlyJson(accept: string): boolean {

@@ -3,9 +3,10 @@
  * environment, and errors that name the field, the value and the limit.
  */
 import { z } from "zod";
+import { describeValue, listClipped } from "./clip.ts";
 import { MAX_SEED } from "./engine/random.ts";
 import { SCHEDULER_NAMES } from "./engine/schedulers/types.ts";
-import { BadRequestError } from "./errors.ts";
+import { BadRequestError, ConfigError } from "./errors.ts";
 
 export interface Limits {
   readonly maxSteps: number;
@@ -41,17 +42,72 @@ const ENV_KEYS: Record<keyof Limits, string> = {
   defaultStrength: "SD_DEFAULT_STRENGTH",
 };
 
-/** Limits with each SD_* variable that is set overriding its default; a malformed one is a config error. */
+type Rule = { readonly ok: (v: number, l: Limits) => boolean; readonly allowed: (l: Limits) => string };
+const positiveInteger: Rule = {
+  ok: (v) => Number.isInteger(v) && v >= 1,
+  allowed: () => "a whole number ≥ 1",
+};
+/** What each variable may hold; defaults are checked against the limits they must respect (read first). */
+const RULES: Record<keyof Limits, Rule> = {
+  maxSteps: positiveInteger,
+  maxPixels: { ok: (v) => Number.isInteger(v) && v >= 64, allowed: () => "a whole number ≥ 64" },
+  maxSide: { ok: (v) => Number.isInteger(v) && v >= 8 && v % 8 === 0, allowed: () => "a multiple of 8, ≥ 8" },
+  maxPromptChars: positiveInteger,
+  maxGuidance: { ok: (v) => v >= 0, allowed: () => "a number ≥ 0" },
+  defaultSteps: {
+    ok: (v, l) => Number.isInteger(v) && v >= 1 && v <= l.maxSteps,
+    allowed: (l) => `a whole number from 1 to ${l.maxSteps} (SD_MAX_STEPS)`,
+  },
+  defaultGuidance: {
+    ok: (v, l) => v >= 0 && v <= l.maxGuidance,
+    allowed: (l) => `a number from 0 to ${l.maxGuidance} (SD_MAX_GUIDANCE)`,
+  },
+  defaultStrength: { ok: (v) => v > 0 && v <= 1, allowed: () => "a number greater than 0 and at most 1" },
+};
+
+/**
+ * Limits with each SD_* variable that is set overriding its default. A malformed value fails init with
+ * a ConfigError naming the variable, the value and what is allowed (a typo must not become a silent default).
+ */
 export function limitsFromEnv(env: Readonly<Record<string, string | undefined>>): Limits {
   const limits: Record<string, number> = { ...DEFAULT_LIMITS };
-  for (const [key, name] of Object.entries(ENV_KEYS)) {
+  for (const [key, name] of Object.entries(ENV_KEYS) as [keyof Limits, string][]) {
     const raw = env[name];
     if (raw === undefined || raw === "") continue;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`${name}=${raw} is not a positive number`);
+    const value = raw.trim() === "" ? Number.NaN : Number(raw);
+    const rule = RULES[key];
+    if (!Number.isFinite(value) || !rule.ok(value, limits as unknown as Limits))
+      throw new ConfigError(name, raw, rule.allowed(limits as unknown as Limits));
     limits[key] = value;
   }
   return limits as unknown as Limits;
+}
+
+/**
+ * The size limits, applied to the size that will be rendered whatever set it (the request, the init
+ * image or the model's default); `origin` says which, so the message names what to change.
+ */
+export function checkSize(width: number, height: number, limits: Limits, origin: string): void {
+  for (const [field, v] of [
+    ["width", width],
+    ["height", height],
+  ] as const) {
+    if (v > limits.maxSide)
+      throw new BadRequestError(
+        `${field} must be at most ${limits.maxSide} (SD_MAX_SIDE), got ${v}${origin}`,
+        {
+          field,
+          value: v,
+          limit: limits.maxSide,
+        },
+      );
+  }
+  if (width * height > limits.maxPixels) {
+    throw new BadRequestError(
+      `width × height must be at most ${limits.maxPixels} pixels, got ${width}x${height} = ${width * height}${origin}`,
+      { field: "width", value: width * height, limit: limits.maxPixels },
+    );
+  }
 }
 
 export const OUTPUT_FORMATS = ["png", "jpeg", "webp"] as const;
@@ -89,12 +145,12 @@ export function requestSchema(limits: Limits) {
         .int({ error: "num_inference_steps must be an integer" })
         .min(1, { error: `num_inference_steps must be from 1 to ${limits.maxSteps}` })
         .max(limits.maxSteps, { error: `num_inference_steps must be from 1 to ${limits.maxSteps}` })
-        .default(limits.defaultSteps),
+        .optional(),
       guidance_scale: z
         .number({ error: "guidance_scale must be a number" })
         .min(0, { error: `guidance_scale must be from 0 to ${limits.maxGuidance}` })
         .max(limits.maxGuidance, { error: `guidance_scale must be from 0 to ${limits.maxGuidance}` })
-        .default(limits.defaultGuidance),
+        .optional(),
       width: side("width").optional(),
       height: side("height").optional(),
       scheduler: z
@@ -109,7 +165,7 @@ export function requestSchema(limits: Limits) {
         .optional(),
       output_format: z
         .enum(OUTPUT_FORMATS, { error: `output_format must be one of ${OUTPUT_FORMATS.join(", ")}` })
-        .default("png"),
+        .optional(),
     })
     .strict()
     .superRefine((r, ctx) => {
@@ -125,15 +181,6 @@ export function requestSchema(limits: Limits) {
           code: "custom",
           path: ["strength"],
           message: "strength applies only with init_image (img2img or inpainting)",
-        });
-      }
-      const w = r.width ?? 0;
-      const h = r.height ?? 0;
-      if (w * h > limits.maxPixels) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["width"],
-          message: `width × height must be at most ${limits.maxPixels} pixels, got ${w}x${h} = ${w * h}`,
         });
       }
     });
@@ -152,37 +199,39 @@ function schemaFor(limits: Limits): ReturnType<typeof requestSchema> {
   return schema;
 }
 
-/** Validates a parsed JSON body; the first problem becomes a BadRequestError naming field, value and limit. */
+/**
+ * Validates a parsed JSON body (or a direct invoke's object); the first problem becomes a
+ * BadRequestError naming field, value (described, never walked into) and limit. Omitted fields stay
+ * undefined: render.ts resolvePlan() fills them from the model and the environment.
+ */
 export function parseRequest(body: unknown, limits: Limits): SdRequest {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new BadRequestError(
-      `request body must be a JSON object, got ${body === null ? "null" : Array.isArray(body) ? "an array" : typeof body}`,
+      `request body must be a JSON object, got ${body === null ? "null" : Array.isArray(body) ? "an array" : describeValue(body)}`,
+      { field: "body" },
     );
   }
   const schema = schemaFor(limits);
-  const result = schema.safeParse(body, { reportInput: true });
-  if (result.success) return result.data;
+  const result = schema.safeParse(body);
+  if (result.success) {
+    const r = result.data;
+    // one side alone is checked once the other is known (render.ts resolvePlan): it never counts as 0
+    if (r.width !== undefined && r.height !== undefined) checkSize(r.width, r.height, limits, "");
+    return r;
+  }
   const issue = result.error.issues[0];
   if (!issue) throw new BadRequestError("invalid request");
   const field = issue.path.join(".");
   if (issue.code === "unrecognized_keys") {
     throw new BadRequestError(
-      `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}; known fields: ${Object.keys(schema.shape).join(", ")}`,
-      {
-        fields: issue.keys,
-      },
+      `unknown field ${listClipped(issue.keys)}; known fields: ${Object.keys(schema.shape).join(", ")}`,
+      { fields: issue.keys.slice(0, 3) },
     );
   }
   const value = field ? (body as Record<string, unknown>)[issue.path[0] as string] : undefined;
   const shown = value === undefined ? "" : `, got ${describeValue(value)}`;
   throw new BadRequestError(
     `${issue.message}${issue.code === "custom" && issue.message.includes("got ") ? "" : shown}`,
-    { field, value: typeof value === "string" && value.length > 80 ? `${value.slice(0, 80)}…` : value },
+    { field, value },
   );
-}
-
-function describeValue(value: unknown): string {
-  if (typeof value === "string")
-    return value.length > 80 ? `a string of ${value.length} characters` : JSON.stringify(value);
-  return JSON.stringify(value) ?? String(value);
 }

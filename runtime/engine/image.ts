@@ -3,6 +3,8 @@
  * tensors diffusers' VaeImageProcessor makes, and encoding the decoded RGB into PNG/JPEG/WebP.
  */
 import sharp from "sharp";
+import { clipText } from "../clip.ts";
+import { BadRequestError } from "../errors.ts";
 
 export type OutputFormat = "png" | "jpeg" | "webp";
 
@@ -13,24 +15,123 @@ export interface RgbImage {
   readonly data: Uint8Array;
 }
 
-/** Decodes any image sharp reads into RGB at `width`×`height` (resized with Lanczos when it differs). */
-export async function decodeImage(
+export type InputFormat = "png" | "jpeg" | "webp";
+const FORMAT_NAMES: Record<InputFormat, string> = { png: "PNG", jpeg: "JPEG", webp: "WebP" };
+
+/** An init image or mask whose header was read and checked against the limits; not decoded yet. */
+export interface InspectedImage {
+  readonly field: string;
+  readonly bytes: Uint8Array;
+  readonly format: InputFormat;
+  readonly width: number;
+  readonly height: number;
+  readonly hasAlpha: boolean;
+  /** Frames in an animated WebP; only the first is used. */
+  readonly pages: number;
+}
+
+const ascii = (b: Uint8Array, at: number, text: string) =>
+  b.length >= at + text.length && [...text].every((ch, i) => b[at + i] === ch.charCodeAt(0));
+
+/**
+ * The format from the magic bytes, never from what a decoder would accept: the contract is PNG, JPEG
+ * or WebP, and sharp would also read TIFF, GIF, AVIF, HEIF, SVG and PDF (each a decoder to attack).
+ */
+export function sniffFormat(b: Uint8Array): InputFormat | { readonly other: string } {
+  if (ascii(b, 0, "\x89PNG\r\n\x1a\n")) return "png";
+  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "jpeg";
+  if (ascii(b, 0, "RIFF") && ascii(b, 8, "WEBP")) return "webp";
+  if (ascii(b, 0, "GIF8")) return { other: "a GIF image" };
+  if (ascii(b, 0, "II*\0") || ascii(b, 0, "MM\0*")) return { other: "a TIFF image" };
+  if (ascii(b, 0, "BM")) return { other: "a BMP image" };
+  if (ascii(b, 0, "%PDF")) return { other: "a PDF document" };
+  if (ascii(b, 4, "ftyp")) {
+    const brand = String.fromCharCode(...b.subarray(8, 12));
+    if (brand.startsWith("avi")) return { other: "an AVIF image" };
+    return {
+      other: ["heic", "heix", "hevc", "mif1", "msf1"].includes(brand) ? "a HEIF image" : "an ISO media file",
+    };
+  }
+  const head = Buffer.from(b.subarray(0, 256)).toString("latin1").trimStart();
+  if (head.startsWith("<?xml") || head.startsWith("<svg")) return { other: "an SVG document" };
+  return { other: "" };
+}
+
+/**
+ * Sniffs the format and reads the header's size, refusing an image over the limits before a pixel is
+ * decoded. Every refusal is a BadRequestError naming the field.
+ */
+export async function inspectImage(
+  field: string,
   bytes: Uint8Array,
+  limits: { readonly maxSide: number; readonly maxPixels: number },
+): Promise<InspectedImage> {
+  if (bytes.length === 0)
+    throw new BadRequestError(`${field} is empty after base64 decoding; send a PNG, JPEG or WebP`, { field });
+  const format = sniffFormat(bytes);
+  if (typeof format !== "string") {
+    const what = format.other
+      ? format.other
+      : `not a PNG, JPEG or WebP image (its first bytes are ${Buffer.from(bytes.subarray(0, 4)).toString("hex")}, ${bytes.length} bytes after base64 decoding)`;
+    throw new BadRequestError(`${field} is ${what}; send a base64-encoded PNG, JPEG or WebP`, { field });
+  }
+  let meta: Awaited<ReturnType<ReturnType<typeof sharp>["metadata"]>>;
+  try {
+    meta = await sharp(bytes).metadata();
+  } catch (cause) {
+    throw unreadable(field, format, "header", cause);
+  }
+  const width = meta.width ?? 0;
+  const height = meta.height ?? 0;
+  if (width > limits.maxSide || height > limits.maxSide || width * height > limits.maxPixels) {
+    throw new BadRequestError(
+      `${field} is ${width}x${height} pixels; the limit is ${limits.maxSide} per side (SD_MAX_SIDE) and ${limits.maxPixels} pixels (SD_MAX_PIXELS) — send a smaller image`,
+      { field, value: `${width}x${height}`, limit: limits.maxPixels },
+    );
+  }
+  return { field, bytes, format, width, height, hasAlpha: meta.hasAlpha === true, pages: meta.pages ?? 1 };
+}
+
+function unreadable(field: string, format: InputFormat, part: string, cause: unknown): BadRequestError {
+  const reason = clipText((cause instanceof Error ? cause.message : String(cause)).split("\n")[0] ?? "", 80);
+  return new BadRequestError(
+    `${field} is a ${FORMAT_NAMES[format]} whose ${part} cannot be decoded (${reason}) — it is truncated or corrupt; send a complete PNG, JPEG or WebP`,
+    { field },
+  );
+}
+
+/**
+ * Decodes an inspected image into RGB at `width`×`height` (resized with Lanczos when it differs). The
+ * decode is bounded: no more pixels than the header promised (and the limits allowed), and a
+ * truncated or corrupt file is an error, not a half-grey picture.
+ */
+export async function decodeImage(
+  image: InspectedImage | Uint8Array,
   size?: { width: number; height: number },
 ): Promise<RgbImage> {
-  let pipeline = sharp(bytes).removeAlpha().toColourspace("srgb");
-  if (size) {
-    const meta = await sharp(bytes).metadata();
-    if (meta.width !== size.width || meta.height !== size.height) {
-      pipeline = pipeline.resize(size.width, size.height, { fit: "fill", kernel: "lanczos3" });
+  const bytes = image instanceof Uint8Array ? image : image.bytes;
+  const bounded =
+    image instanceof Uint8Array ? {} : { limitInputPixels: Math.max(1, image.width * image.height) };
+  try {
+    let pipeline = sharp(bytes, { failOn: "error", ...bounded })
+      .removeAlpha()
+      .toColourspace("srgb");
+    if (size) {
+      const meta = image instanceof Uint8Array ? await sharp(bytes).metadata() : image;
+      if (meta.width !== size.width || meta.height !== size.height) {
+        pipeline = pipeline.resize(size.width, size.height, { fit: "fill", kernel: "lanczos3" });
+      }
     }
+    const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+    return {
+      width: info.width,
+      height: info.height,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    };
+  } catch (cause) {
+    if (image instanceof Uint8Array) throw cause;
+    throw unreadable(image.field, image.format, "pixels", cause);
   }
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  return {
-    width: info.width,
-    height: info.height,
-    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-  };
 }
 
 /** Reads the size of an encoded image without decoding its pixels. */

@@ -114,12 +114,12 @@ describe("bad requests", () => {
 describe("limits it can see coming", () => {
   test("a deadline too close for the remaining steps is refused with the steps that would fit", async () => {
     await handler(event("function-url-plain.json"), context()); // learn the step time while warm
-    const res = await handler(urlEvent('{"prompt": "tree", "num_inference_steps": 100}'), context(1000));
+    const res = await handler(urlEvent('{"prompt": "tree", "num_inference_steps": 100}'), context(50));
     expect(res.statusCode).toBe(504);
     const { error } = JSON.parse(res.body);
     expect(error.code).toBe("DEADLINE");
     expect(error.message).toMatch(
-      /^100 steps left at ~\d+ ms each need ~\d+ ms but the function has 1000 ms before its timeout — raise the function timeout$/,
+      /^100 of 100 UNet steps left at ~\d+ ms each \(measured\) and ~\d+ ms to decode and answer \(measured\) need ~\d+ ms, but the function has 50 ms before its timeout — raise the function timeout$/,
     );
   });
 });
