@@ -73,7 +73,7 @@ test("an answer naming the wrong content type is a CONTRACT failure, although it
   await writeFile(join(copy, "package.json"), JSON.stringify({ type: "module" }));
   const render = join(copy, "runtime/render.ts");
   const source = await readFile(render, "utf8");
-  const line = ["contentType: `image/$", "{request.output_format}`,"].join("");
+  const line = ["contentType: `image/$", "{plan.outputFormat}`,"].join("");
   expect(source, "render.ts no longer sets the content type this test changes").toContain(line);
   await writeFile(render, source.replace(line, 'contentType: "image/png",'));
   const target = localTarget({ runtimeDir: join(copy, "runtime"), threads: 2 });
