@@ -7,11 +7,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
+import { InvokeCommand } from "@aws-sdk/client-lambda";
 import type * as ConfigModule from "../../runtime/config.ts";
 import type * as OrtModule from "../../runtime/engine/ort.ts";
 import type * as HandlerModule from "../../runtime/handler.ts";
 import { INVOKE_URL, ROOT } from "../emulator/stack.ts";
-import { type Target as InvokeTarget, invoke } from "../invoke/client.ts";
+import { type Target as InvokeTarget, invoke, lambdaClient } from "../invoke/client.ts";
 import type { GoldenCase } from "./cases.ts";
 import { hostIsa } from "./fingerprint.ts";
 
@@ -193,8 +194,19 @@ function invokeTarget(target: InvokeTarget, engine: EngineInfo, timeoutS: number
       return engine;
     },
     async run(c, event) {
-      const invoked = await invoke(event as object, target, { timeoutS, dockerLogs: false });
-      return readAnswer(c, invoked.result);
+      if (c.event === "direct") {
+        const invoked = await invoke(event as object, target, { timeoutS, dockerLogs: false });
+        return readAnswer(c, invoked.result);
+      }
+      // a function URL answer is not a direct-invoke result, which the invoke client insists on
+      const out = await lambdaClient(target).send(
+        new InvokeCommand({
+          FunctionName: target.kind === "aws" ? target.functionName : "function",
+          Payload: Buffer.from(JSON.stringify(event)),
+        }),
+        { abortSignal: AbortSignal.timeout(timeoutS * 1000) },
+      );
+      return readAnswer(c, JSON.parse(new TextDecoder().decode(out.Payload ?? new Uint8Array())));
     },
     async close() {},
   };

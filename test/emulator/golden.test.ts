@@ -8,9 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StartedTestContainer } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { DEFAULT_CONFIG } from "../../harness/emulator/config.ts";
 import { invokeUrl, LambdaContainer } from "../../harness/emulator/lambda-container.ts";
 import { ROOT } from "../../harness/emulator/stack.ts";
 import { emulatorTarget, loadCases, localTarget, renderCli, runGate } from "../../harness/golden/index.ts";
+import { runtimeConfig } from "../../runtime/config.ts";
 
 const GOLDEN_DIR = join(ROOT, "fixtures/golden");
 let scratch: string;
@@ -42,7 +44,11 @@ describe.each([
     expect(cases.length).toBeGreaterThan(10);
     const before = await readFile(join(GOLDEN_DIR, probe));
     for (const run of [1, 2]) {
-      const target = emulatorTarget({ endpoint: invokeUrl(container) });
+      // the function's threads, as it derives them from its memory (function URL answers do not say)
+      const threads = runtimeConfig({
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(DEFAULT_CONFIG.memoryMb),
+      }).threads;
+      const target = emulatorTarget({ endpoint: invokeUrl(container), threads });
       const result = await runGate({
         cases,
         target,
