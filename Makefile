@@ -8,12 +8,13 @@ export PATH := $(NODE_BIN):$(PATH)
 export ONNXRUNTIME_NODE_INSTALL := skip
 export NPM_CONFIG_UPDATE_NOTIFIER := false
 
-.PHONY: help deps build lint typecheck test fixtures train-shapes calibrate-golden mutation bench-model up down logs clean
+.PHONY: help deps build lint typecheck test fixtures train-shapes calibrate-golden mutation bench-model up down logs deploy clean
 
 help:
 	@echo "make up        the function on localhost:9000 (RIE) and :9001 (function URL), tiny model mounted"
 	@echo "make test      lint, typecheck and every test suite, as CI runs them"
 	@echo "make down      stop and remove what make up started"
+	@echo "make deploy    deploy sd-lambda.config.ts's stack to AWS (REGION=…; see README Deploy)"
 	@echo "make fixtures  regenerate fixtures/models and fixtures/reference with diffusers (Python, not in CI)"
 	@echo "make train-shapes  train fixtures/families/tiny-shapes on drawn shapes (Python, ~20-40 min on 2 busy cores)"
 	@echo "make calibrate-golden  measure golden variation across threads/targets/CPUs (CALIBRATE_ARGS=--emulator --against-commit SHA)"
@@ -48,6 +49,10 @@ down: deps
 
 logs: deps
 	bin/sd-lambda logs --follow
+
+deploy: deps
+	@scripts/system-deps.sh up
+	bin/sd-lambda deploy $(if $(REGION),--region $(REGION))
 
 fixtures:
 	fixtures/generate/setup.sh

@@ -39,6 +39,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "check a built bundle or image before deploy (glibc, permissions, memory)",
     load: async () => (await import("./commands/preflight.ts")).preflightVerb,
   },
+  deploy: {
+    summary: "deploy the stack in sd-lambda.config.ts to AWS (checks, preflight, cdk deploy, smoke test)",
+    load: async () => (await import("./commands/deploy.ts")).deployVerb,
+  },
+  models: {
+    summary: "models upload: a model folder onto the stack's EFS through its loader function",
+    load: async () => (await import("./commands/models.ts")).modelsVerb,
+  },
   bench: {
     summary: "time a generation (cold and warm) and its memory, in-process or in a fresh emulator container",
     load: async () => (await import("./commands/bench.ts")).benchVerb,

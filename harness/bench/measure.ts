@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { basename, dirname, resolve } from "node:path";
+import { IMAGE_MODELS_ROOT } from "../../deploy/config.ts";
 import { loadModel, releaseModel } from "../../runtime/engine/model.ts";
 import { render } from "../../runtime/render.ts";
 import { DEFAULT_LIMITS, parseRequest } from "../../runtime/request.ts";
@@ -127,18 +128,26 @@ export interface EmulatorBenchOptions extends BenchOptions {
   readonly cpus: number;
   /** Environment for docker (the project's compose plugin and builder settings). */
   readonly env: NodeJS.ProcessEnv;
+  /** An image with the model baked in (model location `image`); otherwise the model is mounted as EFS. */
+  readonly image?: string;
 }
 
 /** A fresh container per bench, so the first invoke is a real cold start (init + model load). */
 export async function benchEmulator(options: EmulatorBenchOptions): Promise<BenchResult> {
   const modelDir = resolve(options.modelDir);
-  options.say(`starting a function container: ${options.memoryMb} MB, model ${modelDir}`);
+  options.say(
+    `starting a function container: ${options.memoryMb} MB, model ${modelDir} ${options.image ? `baked into ${options.image}` : "mounted as EFS"}`,
+  );
   const sandbox = await startSandbox(
     {
-      modelsDir: dirname(modelDir),
+      modelsDir: options.image ? undefined : dirname(modelDir),
       memoryMb: options.memoryMb,
       timeoutS: options.timeoutS,
-      environment: { SD_MODEL: basename(modelDir) },
+      environment: {
+        SD_MODEL: basename(modelDir),
+        ...(options.image ? { MNT_DIR: IMAGE_MODELS_ROOT } : {}),
+      },
+      ...(options.image ? { image: options.image } : {}),
     },
     options.env,
   );
@@ -157,7 +166,7 @@ export async function benchEmulator(options: EmulatorBenchOptions): Promise<Benc
     return {
       ...measured,
       target: "emulator",
-      where: modelDir,
+      where: options.image ? `${modelDir} (in ${options.image})` : modelDir,
       coldStart: { initMs: initDurations(logs)[0], modelLoadMs: Number(loaded[1]) },
       sandbox: { memoryMb: options.memoryMb, cpus: options.cpus, memory: await sandbox.memory() },
     };

@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { type BenchResult, benchAws, benchEmulator, benchLocal } from "../bench/measure.ts";
 import type { Stats } from "../bench/stats.ts";
 import { DEFAULT_CONFIG, sandboxLimits, validateConfig } from "../emulator/config.ts";
+import { buildModelImage } from "../emulator/model-image.ts";
 import { prepare, ROOT, settingsFromEnv } from "../emulator/stack.ts";
 import { REQUEST_OPTIONS, REQUEST_USAGE, requestFromFlags } from "../request-flags.ts";
 import type { Command } from "./command.ts";
@@ -21,6 +22,7 @@ const TARGET_FLAGS: Record<string, readonly string[]> = {
   model: ["local", "emulator"],
   threads: ["local"],
   "memory-mb": ["emulator"],
+  "model-location": ["emulator"],
   "timeout-s": ["emulator", "aws"],
   "function-name": ["aws"],
   region: ["aws"],
@@ -29,6 +31,7 @@ const TARGET_FLAGS: Record<string, readonly string[]> = {
 export const BENCH_USAGE = `usage: sd-lambda bench [--target local|emulator|aws (default local)] [--runs N (warm runs after the first; default 5)]
   local:    [--model DIR (default fixtures/models/tiny-sd)] [--threads N]
   emulator: [--model DIR] [--memory-mb MB (default ${DEFAULT_CONFIG.memoryMb})] [--timeout-s S (default ${DEFAULT_CONFIG.timeoutS})]
+            [--model-location efs|image (default efs: mounted as EFS; image: baked into the image)]
   aws:      --function-name NAME [--region R] [--timeout-s S (client side, default 900)]
   ${REQUEST_USAGE.replace("--prompt TEXT", `[--prompt TEXT (default "${DEFAULT_PROMPT}")]`).replace("[--seed N]", "[--seed N (default 1: every run the same)]")}
   [--report FILE] [--json]`;
@@ -46,6 +49,7 @@ export async function benchCommand(args: string[]): Promise<number> {
       runs: { type: "string", default: "5" },
       threads: { type: "string" },
       "memory-mb": { type: "string" },
+      "model-location": { type: "string" },
       "timeout-s": { type: "string" },
       report: { type: "string" },
       json: { type: "boolean", default: false },
@@ -96,7 +100,16 @@ export async function benchCommand(args: string[]): Promise<number> {
       timeoutS: timeoutS(DEFAULT_CONFIG.timeoutS),
     });
     process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
-    const { env, notes } = prepare({ ...settingsFromEnv(), ...config }, (line) => say(`[sd-lambda] ${line}`));
+    const location = values["model-location"] ?? "efs";
+    if (location !== "efs" && location !== "image")
+      throw new Error(`--model-location must be efs or image, got "${location}"`);
+    const { env, notes, baseImage } = prepare({ ...settingsFromEnv(), ...config }, (line) =>
+      say(`[sd-lambda] ${line}`),
+    );
+    const image =
+      location === "image"
+        ? buildModelImage(modelDir, env, baseImage, (line) => say(`[sd-lambda] ${line}`))
+        : undefined;
     for (const note of notes) say(note);
     process.env.DOCKER_CONFIG = env.DOCKER_CONFIG;
     const { cpus } = sandboxLimits(config.memoryMb, availableParallelism());
@@ -109,6 +122,7 @@ export async function benchCommand(args: string[]): Promise<number> {
       timeoutS: config.timeoutS,
       cpus,
       env,
+      ...(image ? { image } : {}),
     });
   }
   const reportFile = values.report ?? join(ROOT, `reports/bench-${target}.json`);

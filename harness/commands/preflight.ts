@@ -10,8 +10,9 @@ import { type PreflightSource, renderPreflight, runPreflight } from "../prefligh
 import type { Command } from "./command.ts";
 
 export const PREFLIGHT_USAGE = `usage: sd-lambda preflight [--runtime nodejs24.x] [--memory MB (default ${DEFAULT_CONFIG.memoryMb})]
-  [--model DIR] [--width W --height H] [--bundle DIR | --image NAME] [--json]
-  static checks before deploy: glibc versions the native libraries need, files uid 993 cannot read, memory`;
+  [--model DIR] [--width W --height H] [--bundle DIR | --image NAME] [--arch x86_64|arm64] [--json]
+  static checks before deploy: glibc versions the native libraries need, files uid 993 cannot read, memory,
+  and with --arch each native file's ELF machine against the target architecture`;
 
 export async function preflightCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -24,11 +25,15 @@ export async function preflightCommand(args: string[]): Promise<number> {
       height: { type: "string" },
       bundle: { type: "string" },
       image: { type: "string" },
+      arch: { type: "string" },
       json: { type: "boolean", default: false },
     },
     strict: true,
   });
   if (values.bundle && values.image) throw new Error("pass --bundle or --image, not both");
+  const arch = values.arch;
+  if (arch !== undefined && arch !== "x86_64" && arch !== "arm64")
+    throw new Error(`--arch ${arch} is not a Lambda architecture — x86_64 or arm64`);
   const number = (name: string, raw: string | undefined): number | undefined => {
     if (raw === undefined) return undefined;
     const n = Number(raw);
@@ -52,6 +57,7 @@ export async function preflightCommand(args: string[]): Promise<number> {
     memoryMb,
     source,
     ...(values.model ? { modelDir: values.model } : {}),
+    ...(arch ? { arch } : {}),
     ...(values.width ? { width: number("width", values.width) } : {}),
     ...(values.height ? { height: number("height", values.height) } : {}),
   });

@@ -3,6 +3,7 @@
  * (pure, no I/O): CPU share from memory (1,769 MB = 1 vCPU, at most 6 vCPU), capped by the cores this
  * machine has. stack.ts writes the result as the variables docker-compose.yml reads.
  */
+import { loadDeployConfig } from "../../deploy/config.ts";
 import { MB_PER_VCPU } from "../../runtime/config.ts";
 
 export interface FunctionConfig {
@@ -25,7 +26,11 @@ export interface SandboxLimits {
 
 export const MAX_VCPUS = 6;
 
-export const DEFAULT_CONFIG: FunctionConfig = { memoryMb: 10240, timeoutS: 300, ephemeralStorageMb: 512 };
+/** The function's limits in sd-lambda.config.ts (the deploy configuration). */
+export const DEFAULT_CONFIG: FunctionConfig = (() => {
+  const { memoryMb, timeoutS, ephemeralStorageMb } = loadDeployConfig().function;
+  return { memoryMb, timeoutS, ephemeralStorageMb };
+})();
 
 export class EmulatorConfigError extends Error {
   readonly code = "EMULATOR_CONFIG";

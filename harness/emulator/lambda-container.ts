@@ -7,13 +7,19 @@
  */
 import { availableParallelism } from "node:os";
 import { GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
+import { loadDeployConfig } from "../../deploy/config.ts";
 import { composeEnv, DEFAULT_CONFIG } from "./config.ts";
 
 export const FUNCTION_IMAGE = "sd-lambda/function";
 
 export interface LambdaContainerOptions {
-  /** Host folder mounted at /mnt/fs/models; undefined mounts nothing (no EFS). */
+  /** Host folder mounted read-only at <mount path>/models; undefined mounts nothing (no EFS). */
   readonly modelsDir: string | undefined;
+  /**
+   * Host folder mounted read-write at the mount path itself (the loader writes models there); its owner
+   * should be the access point's uid/gid, as EFS gives.
+   */
+  readonly mountDir?: string;
   readonly memoryMb?: number;
   readonly timeoutS?: number;
   readonly ephemeralStorageMb?: number;
@@ -42,8 +48,16 @@ export class LambdaContainer extends GenericContainer {
       .withEnvironment({ ...lambdaEnvironment(memoryMb, timeoutS), ...options.environment })
       .withWaitStrategy(Wait.forListeningPorts())
       .withStartupTimeout(60_000);
-    if (options.modelsDir)
-      this.withBindMounts([{ source: options.modelsDir, target: "/mnt/fs/models", mode: "ro" }]);
+    // the EFS stand-in: the access point's root with its owner and mode (sd-lambda.config.ts), models below
+    const efs = loadDeployConfig().efs;
+    if (options.mountDir)
+      this.withBindMounts([{ source: options.mountDir, target: efs.mountPath, mode: "rw" }]);
+    else if (options.modelsDir) {
+      this.withTmpFs({
+        [efs.mountPath]: `rw,uid=${efs.uid},gid=${efs.gid},mode=${efs.rootPermissions},size=16m`,
+      });
+      this.withBindMounts([{ source: options.modelsDir, target: `${efs.mountPath}/models`, mode: "ro" }]);
+    }
   }
 }
 
@@ -70,7 +84,7 @@ export function lambdaEnvironment(
     AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",
     HOME: "/home/sbx_user1051",
     TZ: ":UTC",
-    MNT_DIR: "/mnt/fs",
+    MNT_DIR: loadDeployConfig().efs.mountPath,
   };
 }
 

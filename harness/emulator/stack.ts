@@ -7,8 +7,15 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { composeEnv, DEFAULT_CONFIG, type FunctionConfig } from "./config.ts";
+import {
+  type DeployConfig,
+  dockerPlatform,
+  functionEnvironment,
+  loadDeployConfig,
+} from "../../deploy/config.ts";
+import { composeEnv, type FunctionConfig } from "./config.ts";
 import { lambdaEnvironment } from "./lambda-container.ts";
+import { stageImageModel } from "./model-image.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 /** Variables docker-compose.yml interpolates (limits, base image, models folder). */
@@ -19,19 +26,63 @@ export const INVOKE_URL = "http://localhost:9000/2015-03-31/functions/function/i
 export const FUNCTION_URL = "http://localhost:9001/";
 
 export interface StackSettings extends FunctionConfig {
-  /** Host folder mounted at /mnt/fs/models (default fixtures/models). */
+  /** Host folder mounted at <mount path>/models (default fixtures/models). */
   readonly modelsDir: string;
   readonly sdModel: string | undefined;
+  /** The deploy configuration the rest comes from (mount path, access point, environment, platform). */
+  readonly deploy: DeployConfig;
 }
 
-export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): StackSettings {
+/** sd-lambda.config.ts, with MEMORY_MB, TIMEOUT_S, EPHEMERAL_STORAGE_MB, SD_MODEL, MODELS_DIR over it. */
+export function settingsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  deploy: DeployConfig = loadDeployConfig(),
+): StackSettings {
   const num = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
   return {
-    memoryMb: num("MEMORY_MB", DEFAULT_CONFIG.memoryMb),
-    timeoutS: num("TIMEOUT_S", DEFAULT_CONFIG.timeoutS),
-    ephemeralStorageMb: num("EPHEMERAL_STORAGE_MB", DEFAULT_CONFIG.ephemeralStorageMb),
+    memoryMb: num("MEMORY_MB", deploy.function.memoryMb),
+    timeoutS: num("TIMEOUT_S", deploy.function.timeoutS),
+    ephemeralStorageMb: num("EPHEMERAL_STORAGE_MB", deploy.function.ephemeralStorageMb),
     modelsDir: env.MODELS_DIR || join(ROOT, "fixtures/models"),
-    sdModel: env.SD_MODEL || undefined,
+    sdModel: env.SD_MODEL || deploy.model.name,
+    deploy,
+  };
+}
+
+/**
+ * What the emulator derives from the settings (pure): the variables docker-compose.yml interpolates and
+ * the function's environment, the same variables the CDK stack gives the deployed function.
+ */
+export function emulatorFiles(
+  settings: StackSettings,
+  machineCores: number,
+  baseImage: string,
+): { compose: Record<string, string>; functionEnv: Record<string, string>; notes: string[] } {
+  const { env: vars, limits } = composeEnv(settings, machineCores);
+  const deploy: DeployConfig = {
+    ...settings.deploy,
+    model: { ...settings.deploy.model, ...(settings.sdModel ? { name: settings.sdModel } : {}) },
+  };
+  const { efs } = deploy;
+  return {
+    compose: {
+      ...vars,
+      BASE_IMAGE: baseImage,
+      PLATFORM: dockerPlatform(deploy.function.architecture),
+      // model location `image`: the runtime/Dockerfile target with the model baked in (MNT_DIR follows)
+      BUILD_TARGET: deploy.model.location === "image" ? "model-in-image" : "function",
+      MODELS_DIR: settings.modelsDir,
+      MNT_DIR: efs.mountPath,
+      // the access point's identity and root mode, given to the stand-in for the EFS mount
+      EFS_UID: String(efs.uid),
+      EFS_GID: String(efs.gid),
+      EFS_MODE: efs.rootPermissions,
+    },
+    functionEnv: {
+      ...lambdaEnvironment(settings.memoryMb, settings.timeoutS),
+      ...functionEnvironment(deploy),
+    },
+    notes: limits.capNote ? [limits.capNote] : [],
   };
 }
 
@@ -64,20 +115,13 @@ export function prepare(settings: StackSettings, say: (line: string) => void): P
   run(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"]);
   run(join(ROOT, "harness/emulator/stage-deps.sh"));
   const baseImage = run(join(ROOT, "scripts/base-image.sh"));
-  const { env: vars, limits } = composeEnv(settings, availableParallelism());
-  const notes = limits.capNote ? [limits.capNote] : [];
-  const file = {
-    ...vars,
-    BASE_IMAGE: baseImage,
-    MODELS_DIR: settings.modelsDir,
-    ...(settings.sdModel ? { SD_MODEL: settings.sdModel } : {}),
-  };
+  const { compose: vars, functionEnv, notes } = emulatorFiles(settings, availableParallelism(), baseImage);
+  if (vars.BUILD_TARGET === "model-in-image" && settings.sdModel) {
+    say(`model location image: baking ${settings.sdModel} from ${settings.modelsDir} into the image`);
+    stageImageModel(join(settings.modelsDir, settings.sdModel), settings.sdModel);
+  }
   mkdirSync(join(ROOT, ".cache"), { recursive: true });
-  writeFileSync(ENV_FILE, envLines(file));
-  const functionEnv = {
-    ...lambdaEnvironment(settings.memoryMb, settings.timeoutS),
-    ...(settings.sdModel ? { SD_MODEL: settings.sdModel } : {}),
-  };
+  writeFileSync(ENV_FILE, envLines(vars));
   writeFileSync(FUNCTION_ENV_FILE, envLines(functionEnv));
   say(`building the function image on ${baseImage}`);
   compose(env, ["build", "function"], "inherit");

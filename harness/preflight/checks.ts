@@ -28,7 +28,7 @@ export const LAMBDA_GID = 990;
 export type CheckStatus = "pass" | "warn" | "fail";
 
 export interface Check {
-  readonly name: "glibc" | "permissions" | "memory";
+  readonly name: "glibc" | "permissions" | "memory" | "architecture";
   readonly status: CheckStatus;
   /** One sentence a person reads: what was checked, with the numbers. */
   readonly summary: string;

@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { type Architecture, archCheck } from "./arch.ts";
 import {
   type Check,
   estimateMemory,
@@ -17,6 +18,7 @@ import {
 import { type ElfInfo, isElf, readElf } from "./elf.ts";
 import { bundleFiles, type FunctionFile, imageFiles } from "./files.ts";
 
+export { type Architecture, archCheck, elfMachine } from "./arch.ts";
 export * from "./checks.ts";
 export { type ElfInfo, readElf } from "./elf.ts";
 export { bundleFiles, type FunctionFile, imageFiles, TarReader } from "./files.ts";
@@ -30,6 +32,8 @@ export interface PreflightOptions {
   readonly memoryMb: number;
   readonly source: PreflightSource;
   readonly modelDir?: string;
+  /** Check every native file's ELF machine against this architecture. */
+  readonly arch?: Architecture;
   readonly width?: number;
   readonly height?: number;
 }
@@ -52,6 +56,7 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
   const files =
     source.kind === "image" ? await imageFiles(source.image, source.env) : bundleFiles(source.dirs);
   const checks: Check[] = [glibcCheck(nativeFiles(files), options.runtime), permissionsCheck(files, label)];
+  if (options.arch) checks.push(archCheck(files, options.arch));
   let estimate: MemoryEstimate | undefined;
   if (options.modelDir) {
     const facts = modelFacts(options.modelDir);

@@ -3,7 +3,19 @@ import { describe, expect, it } from "vitest";
 import { PREFLIGHT_USAGE } from "../../harness/commands/preflight.ts";
 import { runCli } from "../helpers/cli.ts";
 
-const VERBS = ["generate", "up", "down", "logs", "invoke", "golden", "scenarios", "preflight", "bench"];
+const VERBS = [
+  "generate",
+  "up",
+  "down",
+  "logs",
+  "invoke",
+  "golden",
+  "scenarios",
+  "preflight",
+  "deploy",
+  "models",
+  "bench",
+];
 
 describe("sd-lambda", () => {
   it("without a verb lists every verb with one line each", async () => {
