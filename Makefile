@@ -19,7 +19,7 @@ help:
 	@echo "make train-shapes  train fixtures/families/tiny-shapes on drawn shapes (Python, ~20-40 min on 2 busy cores)"
 	@echo "make calibrate-golden  measure golden variation across threads/targets/CPUs (CALIBRATE_ARGS=--emulator --against-commit SHA)"
 	@echo "make mutation  apply fixtures/mutation/mutants.json one at a time; print what kills each (not in make test)"
-	@echo "make bench-model  full-size random-weight SD 1.5 ONNX model in .cache/models/sd15-random (Python, ~4 GB)"
+	@echo "make bench-model [BENCH_MODEL=sd15|sd-turbo|lcm|taesd|all]  full-size random-weight ONNX models in .cache/models/ (Python, ~4 GB each)"
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -70,7 +70,7 @@ mutation: deps
 
 bench-model:
 	fixtures/generate/setup.sh
-	fixtures/generate/.venv/bin/python fixtures/generate/bench_model.py
+	fixtures/generate/.venv/bin/python fixtures/generate/bench_model.py $(foreach m,$(or $(BENCH_MODEL),sd15),--model $(m))
 
 clean:
 	rm -rf dist reports .cache

@@ -7,6 +7,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
+import { type Cost, formatCost, invokeCost } from "../bench/cost.ts";
+import { billedMs, type Efficiency, formatEfficiency, measureEfficiency } from "../bench/efficiency.ts";
 import { type BenchResult, benchAws, benchEmulator, benchLocal } from "../bench/measure.ts";
 import type { Stats } from "../bench/stats.ts";
 import { DEFAULT_CONFIG, sandboxLimits, validateConfig } from "../emulator/config.ts";
@@ -21,7 +23,7 @@ const DEFAULT_PROMPT = "a photograph of an astronaut riding a horse";
 const TARGET_FLAGS: Record<string, readonly string[]> = {
   model: ["local", "emulator"],
   threads: ["local"],
-  "memory-mb": ["emulator"],
+  "memory-mb": ["local", "emulator"],
   "model-location": ["emulator"],
   "timeout-s": ["emulator", "aws"],
   "function-name": ["aws"],
@@ -29,7 +31,7 @@ const TARGET_FLAGS: Record<string, readonly string[]> = {
 };
 
 export const BENCH_USAGE = `usage: sd-lambda bench [--target local|emulator|aws (default local)] [--runs N (warm runs after the first; default 5)]
-  local:    [--model DIR (default fixtures/models/tiny-sd)] [--threads N]
+  local:    [--model DIR (default fixtures/models/tiny-sd)] [--threads N] [--memory-mb MB (priced; default ${DEFAULT_CONFIG.memoryMb})]
   emulator: [--model DIR] [--memory-mb MB (default ${DEFAULT_CONFIG.memoryMb})] [--timeout-s S (default ${DEFAULT_CONFIG.timeoutS})]
             [--model-location efs|image (default efs: mounted as EFS; image: baked into the image)]
   aws:      --function-name NAME [--region R] [--timeout-s S (client side, default 900)]
@@ -75,12 +77,14 @@ export async function benchCommand(args: string[]): Promise<number> {
   const modelDir = values.model ?? join(ROOT, "fixtures/models/tiny-sd");
   const timeoutS = (fallback: number) =>
     values["timeout-s"] === undefined ? fallback : positiveInteger("--timeout-s", values["timeout-s"], 900);
+  const memoryMb =
+    values["memory-mb"] === undefined
+      ? DEFAULT_CONFIG.memoryMb
+      : positiveInteger("--memory-mb", values["memory-mb"], 10240);
   let result: BenchResult;
+  let threads = availableParallelism();
   if (target === "local") {
-    const threads =
-      values.threads === undefined
-        ? availableParallelism()
-        : positiveInteger("--threads", values.threads, 256);
+    if (values.threads !== undefined) threads = positiveInteger("--threads", values.threads, 256);
     result = await benchLocal({ modelDir, request, runs, say, threads });
   } else if (target === "aws") {
     const functionName = values["function-name"];
@@ -96,7 +100,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   } else {
     const config = validateConfig({
       ...DEFAULT_CONFIG,
-      memoryMb: values["memory-mb"] === undefined ? DEFAULT_CONFIG.memoryMb : Number(values["memory-mb"]),
+      memoryMb,
       timeoutS: timeoutS(DEFAULT_CONFIG.timeoutS),
     });
     process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
@@ -113,6 +117,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     for (const note of notes) say(note);
     process.env.DOCKER_CONFIG = env.DOCKER_CONFIG;
     const { cpus } = sandboxLimits(config.memoryMb, availableParallelism());
+    threads = cpus;
     result = await benchEmulator({
       modelDir,
       request,
@@ -125,11 +130,22 @@ export async function benchCommand(args: string[]): Promise<number> {
       ...(image ? { image } : {}),
     });
   }
+  // aws has no model folder here to count FLOPs from; its cost comes from the REPORT lines alone
+  const billed = { memoryMb: result.lambda?.memorySizeMb ?? memoryMb, durationMs: billedMs(result) };
+  const efficiency: Efficiency | null =
+    target === "aws"
+      ? null
+      : await measureEfficiency(result, {
+          modelDir,
+          threads: Math.max(1, Math.round(threads)),
+          cacheFile: join(ROOT, ".cache/flops.json"),
+        });
+  const report: BenchReport = { ...result, cost: invokeCost(billed.durationMs, billed.memoryMb), efficiency };
   const reportFile = values.report ?? join(ROOT, `reports/bench-${target}.json`);
   await mkdir(dirname(reportFile), { recursive: true });
-  await writeFile(reportFile, `${JSON.stringify(result, null, 2)}\n`);
-  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  else process.stdout.write(`${formatBench(result)}wrote ${reportFile}\n`);
+  await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
+  if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else process.stdout.write(`${formatBench(report)}wrote ${reportFile}\n`);
   if (!result.identical) {
     process.stderr.write(
       "sd-lambda bench: the runs did not all give the same image for the same seed — the engine is not reproducible, so these timings describe different work; see the sha256 of each run in the report\n",
@@ -146,8 +162,11 @@ function positiveInteger(flag: string, raw: string, max: number): number {
   return n;
 }
 
+/** The measurement plus its efficiency (null for aws without --model). */
+export type BenchReport = BenchResult & { readonly cost?: Cost; readonly efficiency?: Efficiency | null };
+
 /** The measurement in words, one fact per line. */
-export function formatBench(r: BenchResult): string {
+export function formatBench(r: BenchReport): string {
   const q = r.request;
   const lines = [
     `bench ${r.target}: ${r.model} ${q.width}x${q.height} ${q.mode}, ${q.steps} steps ${q.scheduler}, guidance ${q.guidance}, seed ${q.seed}`,
@@ -187,6 +206,8 @@ export function formatBench(r: BenchResult): string {
     lines.push(
       `  memory          peak ${r.sandbox.memory.maxUsedMb.toFixed(0)} MB of ${r.sandbox.memoryMb} MB (cgroup, page cache of the model files included), anonymous ${r.sandbox.memory.rssMb.toFixed(0)} MB at the end`,
     );
+  if (r.efficiency) lines.push(formatEfficiency(r.efficiency));
+  if (r.cost) lines.push(formatCost(r.cost));
   lines.push(
     `  reproducible    ${r.identical ? `yes: ${r.runs.length} identical images (sha256 ${r.runs[0]?.sha256.slice(0, 12)})` : "NO: the images differ between runs"}`,
   );

@@ -23,6 +23,21 @@ export interface TensorInfo {
   readonly shape: readonly (number | string)[];
 }
 
+/**
+ * Opt-in session settings, for A/B measurements (harness/bench/ab-session.ts); the defaults are the
+ * engine's. Each was measured on and off before it could become a default (docs/BENCHMARKS.md).
+ */
+export interface SessionTuning {
+  /** onnxruntime's CPU arena (default off: it keeps each session's peak activations). */
+  readonly memArena?: boolean;
+  /** Whether idle intra-op threads spin (onnxruntime's default: yes). */
+  readonly spinning?: boolean;
+  /** Graph optimisation level (default "all"). */
+  readonly optimizationLevel?: "disabled" | "basic" | "extended" | "all";
+  /** Save the optimised graph here (a file in /tmp) when the session is created. */
+  readonly optimizedModelFilePath?: string;
+}
+
 let ortPromise: Promise<Ort> | undefined;
 
 /** Explains a failed native load: which library, why, and what to change. */
@@ -68,17 +83,23 @@ export class OnnxSession {
     this.outputs = session.outputMetadata.map(describe);
   }
 
-  static async open(path: string, options: { threads: number }): Promise<OnnxSession> {
+  static async open(
+    path: string,
+    options: { threads: number; tuning?: SessionTuning },
+  ): Promise<OnnxSession> {
     const ort = await loadOrt();
+    const tuning = options.tuning ?? {};
     try {
       const session = await ort.InferenceSession.create(path, {
         intraOpNumThreads: options.threads,
         interOpNumThreads: 1,
         executionMode: "sequential",
-        graphOptimizationLevel: "all",
+        graphOptimizationLevel: tuning.optimizationLevel ?? "all",
         // The arena keeps each session's peak activations after a run, so UNet and VAE peaks add up:
         // SD 1.5 at 512x512 peaked at 10,978 MB with it, 7,351 MB without, same speed and bytes (bench).
-        enableCpuMemArena: false,
+        enableCpuMemArena: tuning.memArena ?? false,
+        ...(tuning.optimizedModelFilePath ? { optimizedModelFilePath: tuning.optimizedModelFilePath } : {}),
+        extra: { session: sessionConfig(tuning) },
       });
       return new OnnxSession(path, ort, session);
     } catch (cause) {
@@ -149,6 +170,19 @@ export class OnnxSession {
 /** The onnxruntime-node version, recorded beside golden images. */
 export async function ortVersion(): Promise<string> {
   return (await loadOrt()).env.versions.node ?? "unknown";
+}
+
+/** onnxruntime's session config entries ("session.*") for the tuning; none for the defaults. */
+function sessionConfig(tuning: SessionTuning): Record<string, unknown> {
+  const config: Record<string, unknown> = {};
+  if (tuning.spinning !== undefined) config.intra_op = { allow_spinning: tuning.spinning ? "1" : "0" };
+  // a UNet is over protobuf's 2 GB: its optimised graph can only be saved with the weights beside it
+  if (tuning.optimizedModelFilePath)
+    Object.assign(config, {
+      optimized_model_external_initializers_file_name: `${baseName(tuning.optimizedModelFilePath)}.data`,
+      optimized_model_external_initializers_min_size_in_bytes: "1024",
+    });
+  return config;
 }
 
 function describe(m: OrtModule.InferenceSession.ValueMetadata): TensorInfo {

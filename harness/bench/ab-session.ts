@@ -1,0 +1,146 @@
+/**
+ * A/B of one session setting on one model part, interleaved in one process so both sides see the same
+ * machine load: the baseline (the engine's settings) and the variant are opened side by side, then run
+ * alternately (A, B, A, B …) on the same inputs; medians, the load average and both creation times are
+ * printed as JSON. Also: `--variant preoptimized` saves the optimised graph to /tmp from A and opens it
+ * with optimisation off as B, to see whether that shortens a cold start; `--variant fixed` opens as B a copy
+ * in /tmp whose inputs have the request's static shapes (the weights file is linked, not copied).
+ *
+ *   node harness/bench/ab-session.ts --model DIR --part unet|vae_decoder|text_encoder [--size 512] [--batch 2]
+ *        [--pairs 3] [--threads N] --variant arena|spin-off|extended|basic|preoptimized
+ */
+import { link, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { OnnxSession, type SessionTuning, type Tensor } from "../../runtime/engine/ort.ts";
+import { axisValues, inputShapes } from "./model-work.ts";
+import { readGraph, withStaticInputs } from "./onnx-proto.ts";
+
+const VARIANTS: Record<string, SessionTuning> = {
+  arena: { memArena: true },
+  "spin-off": { spinning: false },
+  extended: { optimizationLevel: "extended" },
+  basic: { optimizationLevel: "basic" },
+};
+
+export function feedsFor(
+  session: OnnxSession,
+  axes: Readonly<Record<string, number>>,
+): Record<string, Tensor> {
+  const feeds: Record<string, Tensor> = {};
+  for (const input of session.inputs) {
+    const dims = input.shape.map((d) => (typeof d === "number" ? d : (axes[d] ?? 1)));
+    const n = dims.reduce((a, b) => a * b, 1);
+    if (input.type === "int64")
+      feeds[input.name] = { type: "int64", data: new BigInt64Array(n).fill(7n), dims };
+    else if (input.type === "int32")
+      feeds[input.name] = { type: "int32", data: new Int32Array(n).fill(7), dims };
+    else {
+      const data = new Float32Array(n).map((_, i) => (((i * 7919) % 997) / 997 - 0.5) * 2);
+      if (input.name === "timestep") data.fill(500);
+      feeds[input.name] = { type: "float32", data, dims };
+    }
+  }
+  return feeds;
+}
+
+async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const v = await f();
+  return [v, performance.now() - t];
+}
+
+/**
+ * A copy of the model in /tmp with static input shapes; the other files of its folder are hard-linked
+ * (onnxruntime refuses external data that resolves outside the model's folder, so a symlink will not do;
+ * across file systems, as EFS → /tmp on Lambda, the weights would have to be copied).
+ */
+export async function staticCopy(path: string, axes: Readonly<Record<string, number>>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "sd-lambda-static-"));
+  const bytes = await readFile(path);
+  const shapes = inputShapes(readGraph(bytes).inputs, axes, path);
+  await writeFile(join(dir, "model.onnx"), withStaticInputs(bytes, shapes));
+  for (const f of await readdir(dirname(path)))
+    if (f !== "model.onnx") await link(resolve(dirname(path), f), join(dir, f));
+  return join(dir, "model.onnx");
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)] as number;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      model: { type: "string" },
+      part: { type: "string", default: "unet" },
+      size: { type: "string", default: "512" },
+      batch: { type: "string", default: "2" },
+      pairs: { type: "string", default: "3" },
+      threads: { type: "string", default: String(availableParallelism()) },
+      variant: { type: "string" },
+    },
+  });
+  const variant = values.variant ?? "";
+  if (!values.model || !(variant in VARIANTS || variant === "preoptimized" || variant === "fixed"))
+    throw new Error(
+      `usage: --model DIR --variant ${[...Object.keys(VARIANTS), "preoptimized", "fixed"].join("|")}`,
+    );
+  const threads = Number(values.threads);
+  const size = Number(values.size);
+  const path = join(values.model, values.part as string, "model.onnx");
+  const axes = axisValues(
+    { width: size, height: size, batch: Number(values.batch), unetEvaluations: 1 },
+    8,
+    77,
+  );
+  const fixed = variant === "fixed" ? await staticCopy(path, axes) : undefined;
+  const load = [loadavg()[0] as number];
+  const saved = join(tmpdir(), "sd-lambda-ab.onnx");
+  if (variant === "preoptimized") {
+    // first load: optimise and save (what a cold start would do once), then release
+    const [saver, saveMs] = await timed(() =>
+      OnnxSession.open(path, { threads, tuning: { optimizedModelFilePath: saved } }),
+    );
+    await saver.release();
+    process.stderr.write(`created and saved the optimised graph in ${Math.round(saveMs)} ms\n`);
+  }
+  const [a, createA] = await timed(() => OnnxSession.open(path, { threads }));
+  const [b, createB] = await timed(() =>
+    variant === "preoptimized"
+      ? OnnxSession.open(saved, { threads, tuning: { optimizationLevel: "disabled" } })
+      : OnnxSession.open(fixed ?? path, { threads, tuning: VARIANTS[variant] ?? {} }),
+  );
+  const feeds = feedsFor(a, axes);
+  const runsA: number[] = [];
+  const runsB: number[] = [];
+  // warm-up both (first-run allocations), then alternate
+  await a.run(feeds);
+  await b.run(feeds);
+  for (let i = 0; i < Number(values.pairs); i++) {
+    runsA.push((await timed(() => a.run(feeds)))[1]);
+    runsB.push((await timed(() => b.run(feeds)))[1]);
+    load.push(loadavg()[0] as number);
+  }
+  await a.release();
+  await b.release();
+  if (fixed) await rm(dirname(fixed), { recursive: true, force: true });
+  if (variant === "preoptimized")
+    await Promise.all([saved, `${saved}.data`].map((f) => rm(f, { force: true })));
+  const result = {
+    part: values.part,
+    size,
+    batch: Number(values.batch),
+    threads,
+    variant,
+    createMs: { a: Math.round(createA), b: Math.round(createB) },
+    runMs: { a: runsA.map(Math.round), b: runsB.map(Math.round) },
+    medianMs: { a: Math.round(median(runsA)), b: Math.round(median(runsB)) },
+    /** >1: the variant is faster. */
+    speedup: median(runsA) / median(runsB),
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    loadAverage: load.map((l) => Math.round(l * 10) / 10),
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,59 @@
+/**
+ * One model part in our engine's session (runtime/engine/ort.ts, the engine's settings), driven over
+ * stdin so a peer benchmark (fixtures/generate/peer_stages.py) can interleave its runs with ours:
+ * every "run" line runs the part once on fixed inputs and answers {"ms": …}; "quit" releases it.
+ * The first line out is {"ready": true, "createMs": …, "onnxruntime": …}.
+ *
+ * The ready line also carries the part's FLOPs for these inputs (flops.ts). With --gemm-peak it only
+ * measures the fp32 GEMM peak (gemm-peak.ts) and prints it.
+ *
+ *   node harness/bench/stage-server.ts --file PATH/model.onnx --size 512 --batch 2 [--threads N]
+ *   node harness/bench/stage-server.ts --gemm-peak [--threads N]
+ */
+import { readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { OnnxSession, ortVersion } from "../../runtime/engine/ort.ts";
+import { feedsFor } from "./ab-session.ts";
+import { countWork } from "./flops.ts";
+import { measureGemmPeak } from "./gemm-peak.ts";
+import { axisValues, inputShapes } from "./model-work.ts";
+import { readGraph } from "./onnx-proto.ts";
+
+const { values } = parseArgs({
+  options: {
+    file: { type: "string" },
+    size: { type: "string", default: "512" },
+    batch: { type: "string", default: "1" },
+    threads: { type: "string", default: String(availableParallelism()) },
+    "gemm-peak": { type: "boolean", default: false },
+  },
+});
+const say = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
+if (values["gemm-peak"]) {
+  say(await measureGemmPeak({ threads: Number(values.threads), runs: 7 }));
+  process.exit(0);
+}
+if (!values.file) throw new Error("usage: --file MODEL.onnx [--size 512] [--batch 1] [--threads N]");
+const t = performance.now();
+const session = await OnnxSession.open(values.file, { threads: Number(values.threads) });
+const createMs = performance.now() - t;
+const size = Number(values.size);
+const axes = axisValues(
+  { width: size, height: size, batch: Number(values.batch), unetEvaluations: 1 },
+  8,
+  77,
+);
+const feeds = feedsFor(session, axes);
+const graph = readGraph(await readFile(values.file));
+const flops = countWork(graph, inputShapes(graph.inputs, axes, values.file)).flops;
+say({ ready: true, createMs, onnxruntime: await ortVersion(), flops });
+for await (const line of createInterface({ input: process.stdin })) {
+  if (line.trim() === "quit") break;
+  const start = performance.now();
+  await session.run(feeds);
+  say({ ms: performance.now() - start, maxRssMb: process.resourceUsage().maxRSS / 1024 });
+}
+await session.release();
+process.exit(0); // stdin stays open in the readline interface
