@@ -2,8 +2,9 @@
  * `sd-lambda <verb>`: the harness's single entry point. Each verb lives in harness/commands/<verb>.ts,
  * prints what it did for a person (or JSON with --json) and returns the exit code.
  */
+import { readFileSync } from "node:fs";
 import { SdLambdaError } from "../runtime/errors.ts";
-import type { Command } from "./commands/command.ts";
+import { type Command, EXIT, UsageError } from "./commands/command.ts";
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   generate: {
@@ -55,19 +56,27 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
 
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...args] = argv;
+  if (verb === "--version" || verb === "-V") {
+    const version = packageVersion();
+    process.stdout.write(
+      args.includes("--json") ? `${JSON.stringify({ version })}\n` : `sd-lambda ${version}\n`,
+    );
+    return EXIT.ok;
+  }
   const command = verb === undefined ? undefined : COMMANDS[verb];
   if (!command) {
     const list = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
-    const out = verb === undefined || verb === "--help" || verb === "help" ? process.stdout : process.stderr;
+    const help = verb === undefined || verb === "--help" || verb === "help";
+    const out = help ? process.stdout : process.stderr;
     out.write(
-      `${verb && !verb.startsWith("-") && verb !== "help" ? `sd-lambda: unknown command "${verb}"\n` : ""}usage: sd-lambda <command> [options]\n${list.join("\n")}\n`,
+      `${help ? "" : `sd-lambda: unknown ${verb?.startsWith("-") ? "option" : "command"} "${verb}"\n`}usage: sd-lambda <command> [options]   (or --version)\n${list.join("\n")}\n`,
     );
-    return out === process.stdout ? 0 : 2;
+    return help ? EXIT.ok : EXIT.usage;
   }
   const { run, usage } = await command.load();
   if (args.includes("--help") || args.includes("-h")) {
     process.stdout.write(`${usage}\n`);
-    return 0;
+    return EXIT.ok;
   }
   try {
     return await run(args);
@@ -75,8 +84,16 @@ export async function main(argv: string[]): Promise<number> {
     // node:util parseArgs: an unknown or malformed flag — show what the verb takes
     const badFlag = String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS");
     process.stderr.write(`sd-lambda ${verb}: ${describeError(error)}\n${badFlag ? `${usage}\n` : ""}`);
-    return 1;
+    return badFlag || error instanceof UsageError ? EXIT.usage : EXIT.failed;
   }
+}
+
+/** The version in package.json (the one `npm` and the CHANGELOG use). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    version?: unknown;
+  };
+  return String(pkg.version);
 }
 
 /** One line a person can act on; the code when it is ours. */

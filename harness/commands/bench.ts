@@ -15,7 +15,7 @@ import { DEFAULT_CONFIG, sandboxLimits, validateConfig } from "../emulator/confi
 import { buildModelImage } from "../emulator/model-image.ts";
 import { prepare, ROOT, settingsFromEnv } from "../emulator/stack.ts";
 import { REQUEST_OPTIONS, REQUEST_USAGE, requestFromFlags } from "../request-flags.ts";
-import type { Command } from "./command.ts";
+import { type Command, UsageError } from "./command.ts";
 
 const DEFAULT_PROMPT = "a photograph of an astronaut riding a horse";
 
@@ -59,14 +59,14 @@ export async function benchCommand(args: string[]): Promise<number> {
   });
   const target = values.target;
   if (target !== "local" && target !== "emulator" && target !== "aws")
-    throw new Error(`--target must be local, emulator or aws, got "${target}"\n${BENCH_USAGE}`);
+    throw new UsageError(`--target must be local, emulator or aws, got "${target}"\n${BENCH_USAGE}`);
   const stray = Object.entries(TARGET_FLAGS)
     .filter(
       ([flag, targets]) => values[flag as keyof typeof values] !== undefined && !targets.includes(target),
     )
     .map(([flag]) => `--${flag}`);
   if (stray.length > 0)
-    throw new Error(`${stray.join(", ")} does not apply to --target ${target}\n${BENCH_USAGE}`);
+    throw new UsageError(`${stray.join(", ")} does not apply to --target ${target}\n${BENCH_USAGE}`);
   const runs = positiveInteger("--runs", values.runs, 100);
   // the same seed every run: the images must then be identical, which the bench checks
   const flags = await requestFromFlags(values);
@@ -88,7 +88,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     result = await benchLocal({ modelDir, request, runs, say, threads });
   } else if (target === "aws") {
     const functionName = values["function-name"];
-    if (!functionName) throw new Error(`--target aws needs --function-name\n${BENCH_USAGE}`);
+    if (!functionName) throw new UsageError(`--target aws needs --function-name\n${BENCH_USAGE}`);
     result = await benchAws({
       functionName,
       region: values.region,
@@ -106,7 +106,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
     const location = values["model-location"] ?? "efs";
     if (location !== "efs" && location !== "image")
-      throw new Error(`--model-location must be efs or image, got "${location}"`);
+      throw new UsageError(`--model-location must be efs or image, got "${location}"`);
     const { env, notes, baseImage } = prepare({ ...settingsFromEnv(), ...config }, (line) =>
       say(`[sd-lambda] ${line}`),
     );
@@ -158,7 +158,7 @@ export async function benchCommand(args: string[]): Promise<number> {
 function positiveInteger(flag: string, raw: string, max: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > max)
-    throw new Error(`${flag} must be an integer from 1 to ${max}, got "${raw}"`);
+    throw new UsageError(`${flag} must be an integer from 1 to ${max}, got "${raw}"`);
   return n;
 }
 

@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { loadDeployConfig } from "../../deploy/config.ts";
 import { type DeploySteps, deploy } from "../deploy/pipeline.ts";
-import type { Command } from "./command.ts";
+import { type Command, UsageError } from "./command.ts";
 
 export const DEPLOY_USAGE = `usage: sd-lambda deploy [--region R] [--upload DIR|s3://bucket/prefix --model NAME] [--model-dir DIR] [--no-smoke-test] [--json]
   deploys the stack in sd-lambda.config.ts: checks credentials, the CDK bootstrap and Lambda's account
@@ -32,7 +32,8 @@ export async function deployCommand(args: string[], steps?: DeploySteps): Promis
   });
   const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (!region) throw new Error(`no region: pass --region or set AWS_REGION\n${DEPLOY_USAGE}`);
-  if (values.upload && !values.model) throw new Error("--upload needs --model NAME (the folder name on EFS)");
+  if (values.upload && !values.model)
+    throw new UsageError("--upload needs --model NAME (the folder name on EFS)");
   const say = (line: string) => process.stderr.write(`[sd-lambda] ${line}\n`);
   const config = loadDeployConfig();
   const chosen =

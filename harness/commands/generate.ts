@@ -9,7 +9,7 @@ import { render, roundTimings } from "../../runtime/render.ts";
 import { DEFAULT_LIMITS, parseRequest } from "../../runtime/request.ts";
 import { progressLine } from "../progress.ts";
 import { REQUEST_OPTIONS, REQUEST_USAGE, requestFromFlags } from "../request-flags.ts";
-import type { Command } from "./command.ts";
+import { type Command, UsageError } from "./command.ts";
 
 export const GENERATE_USAGE = `usage: sd-lambda generate --model DIR ${REQUEST_USAGE}
   [--threads N] [--json] --out FILE`;
@@ -27,12 +27,12 @@ export async function generateCommand(args: string[]): Promise<number> {
     },
   });
   if (!values.model || !values.out || values.prompt === undefined) {
-    throw new Error(`--model, --prompt and --out are required\n${GENERATE_USAGE}`);
+    throw new UsageError(`--model, --prompt and --out are required\n${GENERATE_USAGE}`);
   }
   const request = parseRequest(await requestFromFlags(values), DEFAULT_LIMITS);
   const threads = values.threads === undefined ? availableParallelism() : Number(values.threads);
   if (!Number.isInteger(threads) || threads < 1)
-    throw new Error(`--threads must be a positive integer, got ${values.threads}`);
+    throw new UsageError(`--threads must be a positive integer, got ${values.threads}`);
   const log = (line: string) => {
     if (!values.json) process.stderr.write(line);
   };

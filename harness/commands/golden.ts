@@ -22,7 +22,7 @@ import {
   type UpdateMode,
 } from "../golden/index.ts";
 import { progressLine } from "../progress.ts";
-import type { Command } from "./command.ts";
+import { type Command, UsageError } from "./command.ts";
 
 export const GOLDEN_USAGE = `usage: sd-lambda golden [--target local|emulator|aws] [--update none|missing|changed|all]
   [--case NAME]... [--model NAME]... [--report-dir DIR] [--json]
@@ -59,11 +59,11 @@ export async function goldenCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (!TARGET_NAMES.includes(values.target as TargetName))
-    throw new Error(
+    throw new UsageError(
       `--target must be one of ${TARGET_NAMES.join(", ")}, got "${values.target}"\n${GOLDEN_USAGE}`,
     );
   if (!UPDATE_MODES.includes(values.update as UpdateMode))
-    throw new Error(
+    throw new UsageError(
       `--update must be one of ${UPDATE_MODES.join(", ")}, got "${values.update}"\n${GOLDEN_USAGE}`,
     );
   const casesFile = resolve(values.cases ?? join(ROOT, "fixtures/golden/cases.json"));
@@ -104,7 +104,7 @@ function makeTarget(
       (k) => values[k] !== undefined && !allowed.includes(k),
     );
     if (stray.length)
-      throw new Error(`--${stray.join(", --")} does not apply to --target ${name}\n${GOLDEN_USAGE}`);
+      throw new UsageError(`--${stray.join(", --")} does not apply to --target ${name}\n${GOLDEN_USAGE}`);
   };
   switch (name) {
     case "local": {
@@ -112,7 +112,7 @@ function makeTarget(
       const raw = str("threads");
       const threads = raw === undefined ? availableParallelism() : Number(raw);
       if (!Number.isInteger(threads) || threads < 1)
-        throw new Error(`--threads must be a positive integer, got ${raw}`);
+        throw new UsageError(`--threads must be a positive integer, got ${raw}`);
       const modelsDirs = values["models-dir"] as string[] | undefined;
       const runtimeDir = str("runtime-dir");
       return localTarget({
@@ -131,7 +131,7 @@ function makeTarget(
     case "aws": {
       only(["function-name", "region"]);
       const functionName = str("function-name");
-      if (!functionName) throw new Error(`--target aws needs --function-name\n${GOLDEN_USAGE}`);
+      if (!functionName) throw new UsageError(`--target aws needs --function-name\n${GOLDEN_USAGE}`);
       const region = str("region");
       return awsTarget({ functionName, ...(region ? { region } : {}) });
     }

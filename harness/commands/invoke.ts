@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { describeTarget, invoke, LOCAL_ENDPOINT, type Target } from "../invoke/client.ts";
 import { formatReport } from "../invoke/report.ts";
 import { REQUEST_OPTIONS, REQUEST_USAGE, requestFromFlags } from "../request-flags.ts";
-import type { Command } from "./command.ts";
+import { type Command, UsageError } from "./command.ts";
 
 export const INVOKE_USAGE = `usage: sd-lambda invoke ${REQUEST_USAGE}
   --out FILE [--endpoint URL (default ${LOCAL_ENDPOINT})]
@@ -29,14 +29,14 @@ export async function invokeCommand(args: string[]): Promise<number> {
     },
   });
   if (values.prompt === undefined || !values.out)
-    throw new Error(`--prompt and --out are required\n${INVOKE_USAGE}`);
+    throw new UsageError(`--prompt and --out are required\n${INVOKE_USAGE}`);
   if (values["function-name"] && values.endpoint)
-    throw new Error(
+    throw new UsageError(
       "--endpoint and --function-name exclude each other: the emulator, or a deployed function",
     );
   const timeoutS = values["timeout-s"] === undefined ? 900 : Number(values["timeout-s"]);
   if (!Number.isFinite(timeoutS) || timeoutS <= 0)
-    throw new Error(`--timeout-s must be a positive number of seconds, got ${values["timeout-s"]}`);
+    throw new UsageError(`--timeout-s must be a positive number of seconds, got ${values["timeout-s"]}`);
   const target: Target = values["function-name"]
     ? { kind: "aws", functionName: values["function-name"], region: values.region }
     : { kind: "local", endpoint: values.endpoint ?? LOCAL_ENDPOINT };

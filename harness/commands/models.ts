@@ -8,7 +8,7 @@ import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
 import { loadDeployConfig } from "../../deploy/config.ts";
 import { uploadModel } from "../deploy/models-upload.ts";
-import type { Command } from "./command.ts";
+import { type Command, UsageError } from "./command.ts";
 
 export const MODELS_USAGE = `usage: sd-lambda models upload --from DIR|s3://bucket/prefix --model NAME [--region R]
   [--loader FUNCTION --bucket BUCKET] [--max-bytes N] [--json]
@@ -18,7 +18,7 @@ export const MODELS_USAGE = `usage: sd-lambda models upload --from DIR|s3://buck
 export async function modelsCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== "upload")
-    throw new Error(`unknown models command ${JSON.stringify(sub ?? "")}\n${MODELS_USAGE}`);
+    throw new UsageError(`unknown models command ${JSON.stringify(sub ?? "")}\n${MODELS_USAGE}`);
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -32,7 +32,7 @@ export async function modelsCommand(args: string[]): Promise<number> {
     },
     strict: true,
   });
-  if (!values.from || !values.model) throw new Error(`--from and --model are required\n${MODELS_USAGE}`);
+  if (!values.from || !values.model) throw new UsageError(`--from and --model are required\n${MODELS_USAGE}`);
   const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (!region) throw new Error("no region: pass --region or set AWS_REGION");
   let { loader, bucket } = values;
@@ -44,7 +44,7 @@ export async function modelsCommand(args: string[]): Promise<number> {
   }
   const maxBytes = values["max-bytes"] === undefined ? undefined : Number(values["max-bytes"]);
   if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes > 0))
-    throw new Error(`--max-bytes ${values["max-bytes"]} is not a positive whole number`);
+    throw new UsageError(`--max-bytes ${values["max-bytes"]} is not a positive whole number`);
   const result = await uploadModel({
     from: values.from,
     model: values.model,

@@ -7,11 +7,12 @@ import { parseArgs } from "node:util";
 import { DEFAULT_CONFIG } from "../emulator/config.ts";
 import { dockerEnv, ROOT } from "../emulator/stack.ts";
 import { type PreflightSource, renderPreflight, runPreflight } from "../preflight/index.ts";
-import type { Command } from "./command.ts";
+import { type Command, UsageError } from "./command.ts";
 
 export const PREFLIGHT_USAGE = `usage: sd-lambda preflight [--runtime nodejs24.x] [--memory MB (default ${DEFAULT_CONFIG.memoryMb})]
   [--model DIR] [--width W --height H] [--bundle DIR | --image NAME] [--arch x86_64|arm64] [--json]
-  static checks before deploy: glibc versions the native libraries need, files uid 993 cannot read, memory,
+  static checks before deploy: glibc and libstdc++ versions the native libraries need, files uid 993 cannot read
+  (bundle, image, and with --model every file the model references, external data included), memory,
   and with --arch each native file's ELF machine against the target architecture`;
 
 export async function preflightCommand(args: string[]): Promise<number> {
@@ -30,14 +31,14 @@ export async function preflightCommand(args: string[]): Promise<number> {
     },
     strict: true,
   });
-  if (values.bundle && values.image) throw new Error("pass --bundle or --image, not both");
+  if (values.bundle && values.image) throw new UsageError("pass --bundle or --image, not both");
   const arch = values.arch;
   if (arch !== undefined && arch !== "x86_64" && arch !== "arm64")
-    throw new Error(`--arch ${arch} is not a Lambda architecture — x86_64 or arm64`);
+    throw new UsageError(`--arch ${arch} is not a Lambda architecture — x86_64 or arm64`);
   const number = (name: string, raw: string | undefined): number | undefined => {
     if (raw === undefined) return undefined;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} ${raw} is not a positive integer`);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} ${raw} is not a positive integer`);
     return n;
   };
   const memoryMb = number("memory", values.memory) ?? DEFAULT_CONFIG.memoryMb;

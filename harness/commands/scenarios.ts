@@ -1,14 +1,23 @@
 /**
  * `sd-lambda scenarios [NAME...] [--json] [--list]`: reproduce Lambda's failure modes in the emulator
- * (the function image under the RIE in its sandbox) and check the diagnosis each one gives.
+ * (the function image under the RIE in its sandbox) and check the diagnosis each one gives. Image builds
+ * and progress go to stderr, so `--json` output pipes into `jq`.
  */
 import { parseArgs } from "node:util";
 import { prepare, settingsFromEnv } from "../emulator/stack.ts";
-import { renderOutcome, runScenarios, SCENARIOS, selectScenarios } from "../scenarios/index.ts";
-import type { Command } from "./command.ts";
+import {
+  describeScenario,
+  renderListing,
+  renderOutcome,
+  runScenarios,
+  selectScenarios,
+} from "../scenarios/index.ts";
+import { type Command, UsageError } from "./command.ts";
 
 export const SCENARIOS_USAGE = `usage: sd-lambda scenarios [NAME...] [--json] [--list]
-  reproduce Lambda's failure modes in the emulator (all of them, or the NAMEs --list shows)`;
+  reproduce Lambda's failure modes in the emulator (all of them, or the NAMEs --list shows);
+  --list prints each one's provocation, what Lambda does (with the AWS documentation) and what the
+  user sees, and where the harness stands in for the Lambda service`;
 
 export async function scenariosCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -17,19 +26,29 @@ export async function scenariosCommand(args: string[]): Promise<number> {
     allowPositionals: true,
     strict: true,
   });
+  let chosen: ReturnType<typeof selectScenarios>;
+  try {
+    chosen = selectScenarios(positionals);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   if (values.list) {
-    for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(20)} ${s.title}: ${s.provoke}\n`);
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify(chosen.map(describeScenario), null, 2)}\n`
+        : chosen.map(renderListing).join("\n"),
+    );
     return 0;
   }
-  const chosen = selectScenarios(positionals);
   const say = (line: string) => process.stderr.write(`[sd-lambda] ${line}\n`);
   process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
   const { env } = prepare(settingsFromEnv(), say);
   process.env.DOCKER_CONFIG = env.DOCKER_CONFIG;
-  say(`running ${chosen.length} scenarios`);
+  say(`running ${chosen.length} scenario${chosen.length === 1 ? "" : "s"}`);
   const outcomes = await runScenarios(chosen, env, {
     onDone: (o) => {
-      if (!values.json) process.stdout.write(renderOutcome(o));
+      if (values.json) say(`${o.status} ${o.name} (${(o.ms / 1000).toFixed(1)} s)`);
+      else process.stdout.write(renderOutcome(o));
     },
   });
   const failed = outcomes.filter((o) => o.status === "fail").length;

@@ -1,8 +1,10 @@
 /**
  * `sd-lambda up | down | logs`: the function under the real Runtime Interface Emulator on
- * localhost:9000, with the function URL front door on localhost:9001.
+ * localhost:9000, with the function URL front door on localhost:9001. Docker's own output is progress,
+ * on stderr; stdout holds the verb's answer (text, or one JSON object with --json).
  */
 import { spawnSync } from "node:child_process";
+import { parseArgs } from "node:util";
 import {
   compose,
   dockerEnv,
@@ -14,27 +16,59 @@ import {
   settingsFromEnv,
   up,
 } from "../emulator/stack.ts";
-import type { Command } from "./command.ts";
+import { type Command, UsageError } from "./command.ts";
 
-export const UP_USAGE = `usage: sd-lambda up   (no flags; set MEMORY_MB, TIMEOUT_S, EPHEMERAL_STORAGE_MB, MODELS_DIR, SD_MODEL)
+export const UP_USAGE = `usage: sd-lambda up [--json]   (set MEMORY_MB, TIMEOUT_S, EPHEMERAL_STORAGE_MB, MODELS_DIR, SD_MODEL)
   the function under the RIE on localhost:9000, the function URL front door on localhost:9001`;
-export const DOWN_USAGE = "usage: sd-lambda down   stop and remove what `sd-lambda up` started";
-export const LOGS_USAGE = "usage: sd-lambda logs [--follow|-f]   the function's and the front door's logs";
+export const DOWN_USAGE = "usage: sd-lambda down [--json]   stop and remove what `sd-lambda up` started";
+export const LOGS_USAGE =
+  "usage: sd-lambda logs [--follow|-f | --json]   the function's and the front door's logs";
+
+const SERVICES = ["function", "function-url"] as const;
 
 const say = (line: string) => process.stderr.write(`[sd-lambda] ${line}\n`);
 
-export async function upCommand(args: string[]): Promise<number> {
-  if (args.length > 0)
-    throw new Error(
-      `up takes no arguments (set MEMORY_MB, TIMEOUT_S, EPHEMERAL_STORAGE_MB, MODELS_DIR, SD_MODEL instead), got ${args.join(" ")}`,
+function jsonFlag(args: string[], verb: string): boolean {
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: { json: { type: "boolean", default: false } },
+  });
+  if (positionals.length > 0)
+    throw new UsageError(
+      `${verb} takes no arguments${verb === "up" ? " (set MEMORY_MB, TIMEOUT_S, EPHEMERAL_STORAGE_MB, MODELS_DIR, SD_MODEL instead)" : ""}, got ${positionals.join(" ")}`,
     );
+  return values.json;
+}
+
+export async function upCommand(args: string[]): Promise<number> {
+  const json = jsonFlag(args, "up");
   const settings = settingsFromEnv();
   const started = performance.now();
   const prepared = up(settings, say);
   for (const note of prepared.notes) process.stderr.write(`${note}\n`);
+  const seconds = Math.round((performance.now() - started) / 1000);
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({
+        invoke_url: INVOKE_URL,
+        function_url: FUNCTION_URL,
+        base_image: prepared.baseImage,
+        memory_mb: settings.memoryMb,
+        timeout_s: settings.timeoutS,
+        ephemeral_storage_mb: settings.ephemeralStorageMb,
+        models_dir: settings.modelsDir,
+        sd_model: settings.sdModel ?? null,
+        notes: prepared.notes,
+        seconds,
+      })}\n`,
+    );
+    return 0;
+  }
   process.stdout.write(
     [
-      `function running on localhost:9000 (base image ${prepared.baseImage}; ${settings.memoryMb} MB, timeout ${settings.timeoutS} s, /tmp ${settings.ephemeralStorageMb} MB, models from ${settings.modelsDir}) in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+      `function running on localhost:9000 (base image ${prepared.baseImage}; ${settings.memoryMb} MB, timeout ${settings.timeoutS} s, /tmp ${settings.ephemeralStorageMb} MB, models from ${settings.modelsDir}) in ${seconds} s`,
       "",
       "invoke through the RIE (the seed article's request shape):",
       `  curl -s ${INVOKE_URL} -d '{"body": "{\\"prompt\\": \\"beautiful tree\\", \\"num_inference_steps\\": 4}"}'`,
@@ -50,36 +84,43 @@ export async function upCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-export async function downCommand(): Promise<number> {
+export async function downCommand(args: string[]): Promise<number> {
+  const json = jsonFlag(args, "down");
   down();
-  say("stopped and removed the emulator containers and network");
+  if (json) process.stdout.write(`${JSON.stringify({ stopped: true })}\n`);
+  else say("stopped and removed the emulator containers and network");
   return 0;
 }
 
 export async function logsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      follow: { type: "boolean", short: "f", default: false },
+      json: { type: "boolean", default: false },
+    },
+  });
+  if (positionals.length > 0) throw new UsageError(`logs takes no arguments, got ${positionals.join(" ")}`);
+  if (values.follow && values.json)
+    throw new UsageError("--follow streams text; --json prints the logs so far as one object — pick one");
   const env = dockerEnv();
-  const follow = args.includes("--follow") || args.includes("-f");
-  if (!follow) {
-    process.stdout.write(compose(env, ["logs", "--no-color", "function", "function-url"]));
+  if (values.json) {
+    const logs = Object.fromEntries(
+      SERVICES.map((service) => [service, compose(env, ["logs", "--no-color", "--no-log-prefix", service])]),
+    );
+    process.stdout.write(`${JSON.stringify({ services: logs })}\n`);
+    return 0;
+  }
+  if (!values.follow) {
+    process.stdout.write(compose(env, ["logs", "--no-color", ...SERVICES]));
     return 0;
   }
   const result = spawnSync(
     "docker",
-    [
-      "compose",
-      "--project-directory",
-      ROOT,
-      "--env-file",
-      ENV_FILE,
-      "logs",
-      "-f",
-      "function",
-      "function-url",
-    ],
-    {
-      env,
-      stdio: "inherit",
-    },
+    ["compose", "--project-directory", ROOT, "--env-file", ENV_FILE, "logs", "-f", ...SERVICES],
+    { env, stdio: "inherit" },
   );
   return result.status ?? 1;
 }

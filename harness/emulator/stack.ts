@@ -13,6 +13,7 @@ import {
   functionEnvironment,
   loadDeployConfig,
 } from "../../deploy/config.ts";
+import { MAX_PAYLOAD_BYTES } from "../../runtime/config.ts";
 import { composeEnv, type FunctionConfig } from "./config.ts";
 import { lambdaEnvironment } from "./lambda-container.ts";
 import { stageImageModel } from "./model-image.ts";
@@ -77,6 +78,8 @@ export function emulatorFiles(
       EFS_UID: String(efs.uid),
       EFS_GID: String(efs.gid),
       EFS_MODE: efs.rootPermissions,
+      // Lambda's payload limit, for the 413 the function URL front door answers in Lambda's place
+      MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD_BYTES),
     },
     functionEnv: {
       ...lambdaEnvironment(settings.memoryMb, settings.timeoutS),
@@ -124,7 +127,7 @@ export function prepare(settings: StackSettings, say: (line: string) => void): P
   writeFileSync(ENV_FILE, envLines(vars));
   writeFileSync(FUNCTION_ENV_FILE, envLines(functionEnv));
   say(`building the function image on ${baseImage}`);
-  compose(env, ["build", "function"], "inherit");
+  compose(env, ["build", "function"], "progress");
   return { env, baseImage, notes };
 }
 
@@ -134,8 +137,11 @@ function envLines(vars: Record<string, string>): string {
     .join("\n")}\n`;
 }
 
-/** Runs `docker compose` for this project; throws with the exit code when it fails. */
-export function compose(env: NodeJS.ProcessEnv, args: string[], stdio: "inherit" | "pipe" = "pipe"): string {
+/**
+ * Runs `docker compose` for this project; throws with the exit code when it fails. "progress" shows its
+ * output as progress, on stderr: stdout carries only what a verb prints (`--json` must stay parseable).
+ */
+export function compose(env: NodeJS.ProcessEnv, args: string[], stdio: "progress" | "pipe" = "pipe"): string {
   const result = spawnSync(
     "docker",
     ["compose", "--project-directory", ROOT, "--env-file", ENV_FILE, ...args],
@@ -143,7 +149,7 @@ export function compose(env: NodeJS.ProcessEnv, args: string[], stdio: "inherit"
       cwd: ROOT,
       env,
       encoding: "utf8",
-      stdio: ["ignore", stdio, "inherit"],
+      stdio: ["ignore", stdio === "progress" ? 2 : "pipe", "inherit"],
     },
   );
   if (result.status !== 0)
@@ -153,7 +159,7 @@ export function compose(env: NodeJS.ProcessEnv, args: string[], stdio: "inherit"
 
 export function up(settings: StackSettings, say: (line: string) => void): Prepared {
   const prepared = prepare(settings, say);
-  compose(prepared.env, ["up", "-d", "--wait"], "inherit");
+  compose(prepared.env, ["up", "-d", "--wait"], "progress");
   return prepared;
 }
 
@@ -161,5 +167,5 @@ export function down(): void {
   const env = dockerEnv();
   mkdirSync(join(ROOT, ".cache"), { recursive: true });
   for (const file of [ENV_FILE, FUNCTION_ENV_FILE]) if (!existsSync(file)) writeFileSync(file, "");
-  compose(env, ["down", "--remove-orphans", "--volumes"], "inherit");
+  compose(env, ["down", "--remove-orphans", "--volumes"], "progress");
 }

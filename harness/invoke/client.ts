@@ -7,11 +7,11 @@
  */
 import { networkInterfaces } from "node:os";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { MAX_PAYLOAD_BYTES } from "../../runtime/config.ts";
+import { requestTooLarge, type StandInAnswer } from "../emulator/lambda-stand-in.ts";
 import { containerOnPort, findReport, type Report, reportFromDockerLogs } from "./report.ts";
 
 export const LOCAL_ENDPOINT = "http://localhost:9000";
-/** Lambda's synchronous invoke limit for request and response payloads. */
-export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
 export type Target =
   | { readonly kind: "local"; readonly endpoint: string }
@@ -108,14 +108,10 @@ export function lambdaClient(target: Target): LambdaClient {
 /** Invokes once with the request object and returns the decoded image, or throws an InvokeError. */
 export async function invoke(request: object, target: Target, options: InvokeOptions): Promise<Invoked> {
   const payload = Buffer.from(JSON.stringify(request));
-  if (target.kind === "local" && payload.length > MAX_PAYLOAD_BYTES) {
-    // Lambda answers 413 without running the function; the RIE instead cuts the request at
-    // 6,291,556 bytes and the runtime dies parsing it (Runtime.ExitError), so refuse here.
-    throw new InvokeError(
-      "PAYLOAD_TOO_LARGE",
-      `the request is ${payload.length} bytes; Lambda accepts at most ${MAX_PAYLOAD_BYTES} bytes (6 MB) for a synchronous invoke and would answer 413 (the emulator would cut it short and crash the runtime, so it was not sent) — send a smaller --init-image or --mask`,
-      { details: { bytes: payload.length, limit: MAX_PAYLOAD_BYTES } },
-    );
+  const refused = target.kind === "local" ? requestTooLarge(payload.length, MAX_PAYLOAD_BYTES) : undefined;
+  if (refused) {
+    // the RIE would cut the request short and crash the runtime: the stand-in answers as Lambda does
+    throw explain(standInError(refused), target, payload.length, false, options.timeoutS);
   }
   const client = lambdaClient(target);
   const abort = new AbortController();
@@ -227,6 +223,8 @@ function hintFor(errorType: string, message: string): string {
 }
 
 interface SdkError {
+  /** Set when the harness's Lambda stand-in answered, not Lambda or the RIE. */
+  standIn?: boolean;
   name?: string;
   code?: string;
   message?: string;
@@ -237,6 +235,17 @@ interface SdkError {
   errorMessage?: unknown;
   $metadata?: { httpStatusCode?: number };
   cause?: unknown;
+}
+
+/** The stand-in's answer shaped like the SDK's error for the same HTTP answer. */
+function standInError(a: StandInAnswer): SdkError {
+  return {
+    standIn: true,
+    name: a.errorType,
+    message: a.body.message,
+    ...(a.body.Reason ? { Reason: a.body.Reason } : {}),
+    $metadata: { httpStatusCode: a.status },
+  };
 }
 
 /** Maps what the SDK or the socket threw to the message a person acts on. */
@@ -268,7 +277,7 @@ export function explain(
   if (e.name === "RequestTooLargeException" || status === 413) {
     return new InvokeError(
       "PAYLOAD_TOO_LARGE",
-      `the request is ${requestBytes} bytes; Lambda accepts at most ${MAX_PAYLOAD_BYTES} bytes (6 MB) for a synchronous invoke (${e.name ?? "HTTP 413"}, HTTP 413) — send a smaller --init-image or --mask`,
+      `the request is ${requestBytes} bytes; Lambda accepts at most ${MAX_PAYLOAD_BYTES} bytes (6 MB) for a synchronous invoke (${e.name ?? "HTTP 413"}, HTTP 413${e.standIn ? "; answered by the harness's Lambda stand-in, the emulator does not check" : ""}) — send a smaller --init-image or --mask`,
       { cause: error, details: { bytes: requestBytes, limit: MAX_PAYLOAD_BYTES } },
     );
   }

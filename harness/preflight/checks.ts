@@ -3,22 +3,40 @@
  * uid 993 cannot read, and the memory a model needs against the configured memory size. Each returns
  * one `Check`; index.ts gathers the inputs and renders the report.
  */
-import { compareVersions, type ElfInfo, glibcVersion } from "./elf.ts";
+import { compareVersions, type ElfInfo, symbolVersion, type VersionFamily } from "./elf.ts";
 import type { FunctionFile } from "./files.ts";
 
 export interface RuntimeInfo {
   readonly os: string;
   readonly glibc: string;
+  /** The libstdc++ of the OS's GCC: its newest GLIBCXX_ and CXXABI_ version names. */
+  readonly libstdcxx: { readonly gcc: string; readonly glibcxx: string; readonly cxxabi: string };
 }
 
-/** Lambda's managed runtimes and the glibc of their Amazon Linux. */
+/**
+ * Amazon Linux 2023 ships glibc 2.34 and GCC 11, Amazon Linux 2 glibc 2.26 and GCC 7.3
+ * (https://docs.aws.amazon.com/linux/al2023/ug/glibc-gcc-and-binutils.html); the version names each
+ * GCC's libstdc++ provides are libstdc++'s ABI history (https://gcc.gnu.org/onlinedocs/libstdc++/manual/abi.html).
+ */
+const AL2023: RuntimeInfo = {
+  os: "Amazon Linux 2023",
+  glibc: "2.34",
+  libstdcxx: { gcc: "11", glibcxx: "3.4.29", cxxabi: "1.3.13" },
+};
+const AL2: RuntimeInfo = {
+  os: "Amazon Linux 2",
+  glibc: "2.26",
+  libstdcxx: { gcc: "7.3", glibcxx: "3.4.24", cxxabi: "1.3.11" },
+};
+
+/** Lambda's managed runtimes and their Amazon Linux. */
 export const RUNTIMES: Readonly<Record<string, RuntimeInfo>> = {
-  "nodejs24.x": { os: "Amazon Linux 2023", glibc: "2.34" },
-  "nodejs22.x": { os: "Amazon Linux 2023", glibc: "2.34" },
-  "nodejs20.x": { os: "Amazon Linux 2023", glibc: "2.34" },
-  "provided.al2023": { os: "Amazon Linux 2023", glibc: "2.34" },
-  "nodejs18.x": { os: "Amazon Linux 2", glibc: "2.26" },
-  "provided.al2": { os: "Amazon Linux 2", glibc: "2.26" },
+  "nodejs24.x": AL2023,
+  "nodejs22.x": AL2023,
+  "nodejs20.x": AL2023,
+  "provided.al2023": AL2023,
+  "nodejs18.x": AL2,
+  "provided.al2": AL2,
 };
 
 /** Lambda runs function code as this user, whatever the image's USER says. */
@@ -28,7 +46,7 @@ export const LAMBDA_GID = 990;
 export type CheckStatus = "pass" | "warn" | "fail";
 
 export interface Check {
-  readonly name: "glibc" | "permissions" | "memory" | "architecture";
+  readonly name: "glibc" | "libstdc++" | "permissions" | "model files" | "memory" | "architecture";
   readonly status: CheckStatus;
   /** One sentence a person reads: what was checked, with the numbers. */
   readonly summary: string;
@@ -36,37 +54,63 @@ export interface Check {
   readonly details: readonly string[];
 }
 
-export interface GlibcProblem {
+export interface VersionProblem {
   readonly path: string;
-  /** The library the versions are needed from (libm.so.6, libc.so.6…). */
+  /** The library the versions are needed from (libm.so.6, libstdc++.so.6…). */
   readonly from: string;
   readonly versions: readonly string[];
 }
 
-/** Native files that need a newer glibc than the runtime has. */
-export function glibcProblems(
+/** Native files that need a newer `family` version than `have` (e.g. GLIBCXX newer than 3.4.29). */
+export function versionProblems(
   natives: readonly { path: string; elf: ElfInfo }[],
-  glibc: string,
-): GlibcProblem[] {
-  const have = glibc.split(".").map(Number);
-  const problems: GlibcProblem[] = [];
+  family: VersionFamily,
+  have: string,
+): VersionProblem[] {
+  const limit = have.split(".").map(Number);
+  const problems: VersionProblem[] = [];
   for (const { path, elf } of natives) {
     for (const need of elf.versionNeeds) {
       const tooNew = need.versions
         .filter((v) => {
-          const version = glibcVersion(v);
-          return version !== undefined && compareVersions(version, have) > 0;
+          const version = symbolVersion(v, family);
+          return version !== undefined && compareVersions(version, limit) > 0;
         })
-        .sort((a, b) => compareVersions(glibcVersion(b) ?? [], glibcVersion(a) ?? []));
+        .sort((a, b) => compareVersions(symbolVersion(b, family) ?? [], symbolVersion(a, family) ?? []));
       if (tooNew.length > 0) problems.push({ path, from: need.file, versions: tooNew });
     }
   }
   return problems;
 }
 
-export function glibcCheck(natives: readonly { path: string; elf: ElfInfo }[], runtime: string): Check {
+/** Native files that need a newer glibc than the runtime has. */
+export function glibcProblems(
+  natives: readonly { path: string; elf: ElfInfo }[],
+  glibc: string,
+): VersionProblem[] {
+  return versionProblems(natives, "GLIBC", glibc);
+}
+
+/** The newest `family` version any of the files needs, e.g. "GLIBCXX_3.4.22"; undefined when none. */
+export function newestNeed(natives: readonly { elf: ElfInfo }[], family: VersionFamily): string | undefined {
+  let best: { name: string; version: readonly number[] } | undefined;
+  for (const { elf } of natives)
+    for (const need of elf.versionNeeds)
+      for (const name of need.versions) {
+        const version = symbolVersion(name, family);
+        if (version && (!best || compareVersions(version, best.version) > 0)) best = { name, version };
+      }
+  return best?.name;
+}
+
+function runtimeInfo(runtime: string): RuntimeInfo {
   const info = RUNTIMES[runtime];
   if (!info) throw new Error(`unknown runtime "${runtime}" — one of ${Object.keys(RUNTIMES).join(", ")}`);
+  return info;
+}
+
+export function glibcCheck(natives: readonly { path: string; elf: ElfInfo }[], runtime: string): Check {
+  const info = runtimeInfo(runtime);
   const problems = glibcProblems(natives, info.glibc);
   if (problems.length === 0) {
     return {
@@ -81,6 +125,37 @@ export function glibcCheck(natives: readonly { path: string; elf: ElfInfo }[], r
     name: "glibc",
     status: "fail",
     summary: `${files.length} of ${natives.length} native files need a newer glibc than ${runtime} has (${info.os}, glibc ${info.glibc}) — they would fail to load with "version \`GLIBC_…' not found"; use nodejs20.x or newer (Amazon Linux 2023, glibc 2.34)`,
+    details: problems.map((p) => `${p.path} needs ${p.versions.join(", ")} from ${p.from}`),
+  };
+}
+
+/**
+ * The C++ half of the loader's check: GLIBCXX_/CXXABI_ versions the native files need from libstdc++.so.6
+ * against the runtime's (GCC 11's on Amazon Linux 2023). The emulator cannot show this failure when its
+ * base image is the Debian stand-in, whose libstdc++ is newer than Amazon Linux's.
+ */
+export function libstdcxxCheck(natives: readonly { path: string; elf: ElfInfo }[], runtime: string): Check {
+  const info = runtimeInfo(runtime);
+  const { gcc, glibcxx, cxxabi } = info.libstdcxx;
+  const has = `GCC ${gcc}'s libstdc++ provides up to GLIBCXX_${glibcxx} and CXXABI_${cxxabi}`;
+  const problems = [
+    ...versionProblems(natives, "GLIBCXX", glibcxx),
+    ...versionProblems(natives, "CXXABI", cxxabi),
+  ];
+  if (problems.length === 0) {
+    const needs = [newestNeed(natives, "GLIBCXX"), newestNeed(natives, "CXXABI")].filter(Boolean);
+    return {
+      name: "libstdc++",
+      status: "pass",
+      summary: `${natives.length} native files need at most ${needs.length > 0 ? needs.join(" and ") : "nothing from libstdc++"} (${runtime}, ${info.os}: ${has})`,
+      details: [],
+    };
+  }
+  const files = [...new Set(problems.map((p) => p.path))];
+  return {
+    name: "libstdc++",
+    status: "fail",
+    summary: `${files.length} of ${natives.length} native files need a newer libstdc++ than ${runtime} has (${info.os}: ${has}) — they would fail to load with "version \`GLIBCXX_…' not found"; build them with GCC ${gcc} or older (as on ${info.os}), or ship the libstdc++.so.6 they were built with in the image and put its folder on LD_LIBRARY_PATH`,
     details: problems.map((p) => `${p.path} needs ${p.versions.join(", ")} from ${p.from}`),
   };
 }

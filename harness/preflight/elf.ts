@@ -118,7 +118,15 @@ export function readElf(bytes: Uint8Array, name = "file"): ElfInfo {
 
 /** `GLIBC_2.27` → [2, 27]; undefined for other version names (GLIBCXX_…, GCC_…). */
 export function glibcVersion(name: string): readonly number[] | undefined {
-  const match = /^GLIBC_(\d+(?:\.\d+)*)$/.exec(name);
+  return symbolVersion(name, "GLIBC");
+}
+
+/** The library families a version name can come from: glibc, libstdc++ (GLIBCXX), its C++ ABI (CXXABI). */
+export type VersionFamily = "GLIBC" | "GLIBCXX" | "CXXABI";
+
+/** `GLIBCXX_3.4.29` with family GLIBCXX → [3, 4, 29]; undefined for another family or a non-numeric name. */
+export function symbolVersion(name: string, family: VersionFamily): readonly number[] | undefined {
+  const match = new RegExp(`^${family}_(\\d+(?:\\.\\d+)*)$`).exec(name);
   return match ? (match[1] as string).split(".").map(Number) : undefined;
 }
 

@@ -1,6 +1,7 @@
 /**
  * `sd-lambda preflight`: checks a built bundle or a function image before deploy — native files against
- * the runtime's glibc, file modes against uid 993, and (with a model) memory against the memory size.
+ * the runtime's glibc and libstdc++, file modes against uid 993, and (with a model) every file the model
+ * folder holds or references against uid 993 and memory against the memory size.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -9,6 +10,7 @@ import {
   type Check,
   estimateMemory,
   glibcCheck,
+  libstdcxxCheck,
   type MemoryEstimate,
   type ModelFacts,
   memoryCheck,
@@ -17,11 +19,14 @@ import {
 } from "./checks.ts";
 import { type ElfInfo, isElf, readElf } from "./elf.ts";
 import { bundleFiles, type FunctionFile, imageFiles } from "./files.ts";
+import { modelFilesCheck } from "./model-files.ts";
 
 export { type Architecture, archCheck, elfMachine } from "./arch.ts";
 export * from "./checks.ts";
 export { type ElfInfo, readElf } from "./elf.ts";
 export { bundleFiles, type FunctionFile, imageFiles, TarReader } from "./files.ts";
+export { modelFileFindings, modelFilesCheck, unreadableMessage } from "./model-files.ts";
+export { bytesSource, externalDataLocations, externalDataOfFile } from "./onnx-external.ts";
 
 export type PreflightSource =
   | { readonly kind: "bundle"; readonly dirs: readonly { from: string; to: string }[] }
@@ -55,10 +60,16 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
     source.kind === "image" ? `image ${source.image}` : source.dirs.map((d) => d.from).join(" + ");
   const files =
     source.kind === "image" ? await imageFiles(source.image, source.env) : bundleFiles(source.dirs);
-  const checks: Check[] = [glibcCheck(nativeFiles(files), options.runtime), permissionsCheck(files, label)];
+  const natives = nativeFiles(files);
+  const checks: Check[] = [
+    glibcCheck(natives, options.runtime),
+    libstdcxxCheck(natives, options.runtime),
+    permissionsCheck(files, label),
+  ];
   if (options.arch) checks.push(archCheck(files, options.arch));
   let estimate: MemoryEstimate | undefined;
   if (options.modelDir) {
+    checks.push(modelFilesCheck(options.modelDir));
     const facts = modelFacts(options.modelDir);
     estimate = estimateMemory(facts, { width: options.width, height: options.height });
     checks.push(memoryCheck(facts, estimate, options.memoryMb));

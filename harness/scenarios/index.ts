@@ -8,6 +8,7 @@ import { isDeepStrictEqual } from "node:util";
 import { SCENARIOS, type Scenario, type ScenarioContext } from "./catalog.ts";
 import { FIXTURE_MODELS } from "./paths.ts";
 import { type Sandbox, startSandbox, tempDir } from "./sandbox.ts";
+import type { DocQuote } from "./scenario.ts";
 
 export { SCENARIOS, type Scenario } from "./catalog.ts";
 export { initDurations, initWarning } from "./rie-logs.ts";
@@ -19,11 +20,39 @@ export interface CheckOutcome {
   readonly actual: string;
 }
 
-export interface ScenarioOutcome {
+/** A scenario as plain data: `scenarios --list --json`, and the head of each outcome. */
+export interface ScenarioDescription {
   readonly name: string;
   readonly title: string;
   readonly provoke: string;
+  /** What Lambda does, quoted from AWS's documentation. */
+  readonly lambda: readonly DocQuote[];
   readonly sees: string;
+  /** Where the harness answers in Lambda's place; null when the RIE's own behaviour is what is checked. */
+  readonly stand_in: string | null;
+}
+
+export function describeScenario(s: Scenario): ScenarioDescription {
+  return {
+    name: s.name,
+    title: s.title,
+    provoke: s.provoke,
+    lambda: s.lambda,
+    sees: s.sees,
+    stand_in: s.standIn ?? null,
+  };
+}
+
+/** `scenarios --list`: one block per scenario, a person's reading. */
+export function renderListing(s: Scenario): string {
+  const lines = [`${s.name} — ${s.title}`, `  provoke:  ${s.provoke}`];
+  for (const quote of s.lambda) lines.push(`  lambda:   "${quote.says}"`, `            ${quote.url}`);
+  lines.push(`  sees:     ${s.sees}`);
+  if (s.standIn) lines.push(`  stand-in: ${s.standIn}`);
+  return `${lines.join("\n")}\n`;
+}
+
+export interface ScenarioOutcome extends ScenarioDescription {
   readonly status: "pass" | "fail";
   readonly checks: readonly CheckOutcome[];
   readonly notes: readonly string[];
@@ -73,6 +102,9 @@ export async function runScenarios(
     const ctx: ScenarioContext = {
       docker,
       shared: () => {
+        // two invokes at once would make the RIE panic and take the container down for everyone
+        if (!scenario.shared)
+          throw new Error(`scenario ${scenario.name} uses the shared container but is not marked shared`);
         shared ??= startSandbox({ modelsDir: FIXTURE_MODELS }, docker);
         return shared;
       },
@@ -106,10 +138,7 @@ export async function runScenarios(
       for (const dir of temps) rmSync(dir, { recursive: true, force: true });
     }
     const outcome: ScenarioOutcome = {
-      name: scenario.name,
-      title: scenario.title,
-      provoke: scenario.provoke,
-      sees: scenario.sees,
+      ...describeScenario(scenario),
       status: error === undefined && checks.length > 0 && checks.every((c) => c.ok) ? "pass" : "fail",
       checks,
       notes,
@@ -141,6 +170,7 @@ export function renderOutcome(outcome: ScenarioOutcome): string {
     if (!check.ok) lines.push(`       expected: ${check.expected}`);
   }
   for (const note of outcome.notes) lines.push(`     · ${note}`);
+  if (outcome.stand_in) lines.push(`     · stand-in: ${outcome.stand_in}`);
   if (outcome.error) lines.push(`     error: ${outcome.error}`);
   return `${lines.join("\n")}\n`;
 }

@@ -1,23 +1,26 @@
 /**
- * What the Lambda service does in front of an execution environment that the RIE does not (checked on
- * this RIE, v0.0.0-20261030222936-bef5c4ba774d): refuse requests over 6 MB (the RIE passed a 6 MiB +
- * 200 byte body on and the runtime crashed), never send a second invoke to a busy environment (the RIE
- * panics with "ReserveFailed: AlreadyReserved", aws-lambda-runtime-interface-emulator#97, and the
- * container exits) and name an OOM kill Runtime.OutOfMemory (the RIE says Runtime.ExitError).
+ * Invoking a scenario's environment two ways: `rawInvoke` straight at the RIE (what the emulator really
+ * does), and `LambdaEnvironment`, the RIE behind the harness's Lambda stand-in (emulator/lambda-stand-in.ts:
+ * 413 over the payload limit, 429 while busy) — the same answers the front door and the invoke client give.
  */
-
-/** Lambda's synchronous invoke request limit. */
-export const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
+import { MAX_PAYLOAD_BYTES } from "../../runtime/config.ts";
+import {
+  BUSY,
+  OneEnvironment,
+  requestTooLarge,
+  type StandInAnswer,
+  standInText,
+} from "../emulator/lambda-stand-in.ts";
 
 export interface InvokeAnswer {
-  /** HTTP status as the caller sees it. */
+  /** HTTP status as the caller sees it; 0 when the connection failed (see text). */
   readonly status: number;
   /** Parsed JSON body, or the raw text. */
   readonly body: unknown;
   readonly text: string;
   readonly ms: number;
-  /** Set when the answer was produced here rather than by the RIE. */
-  readonly by: "rie" | "service";
+  /** Who answered: the RIE, or the harness in Lambda's place. */
+  readonly by: "rie" | "stand-in";
 }
 
 export interface FunctionError {
@@ -59,66 +62,32 @@ function parse(text: string): unknown {
   }
 }
 
-export function serviceAnswer(status: number, body: Record<string, unknown>): InvokeAnswer {
-  return { status, body, text: JSON.stringify(body), ms: 0, by: "service" };
+function standIn(a: StandInAnswer): InvokeAnswer {
+  return { status: a.status, body: a.body, text: standInText(a), ms: 0, by: "stand-in" };
 }
 
-export function tooLarge(bytes: number): InvokeAnswer | undefined {
-  if (bytes <= MAX_REQUEST_BYTES) return undefined;
-  return serviceAnswer(413, {
-    errorType: "RequestEntityTooLargeException",
-    errorMessage: `${bytes} byte payload is too large for the RequestResponse invocation type (limit ${MAX_REQUEST_BYTES} bytes)`,
-  });
-}
-
-export const BUSY: InvokeAnswer = serviceAnswer(429, {
-  errorType: "TooManyRequestsException",
-  errorMessage: "Rate Exceeded.",
-  Reason: "ReservedFunctionConcurrentInvocationLimitExceeded",
-});
-
-/** The RIE's answer when the runtime process was killed, renamed the way Lambda names an OOM kill. */
-export function outOfMemory(answer: InvokeAnswer, maxUsedMb: number): InvokeAnswer {
-  const error = functionError(answer.body);
-  return serviceAnswer(200, {
-    errorType: "Runtime.OutOfMemory",
-    errorMessage: error?.errorMessage ?? answer.text,
-    maxMemoryUsedMb: maxUsedMb,
-  });
-}
-
-/** One environment as the service sees it: one invoke at a time, a 6 MB request limit, OOM named. */
+/** One environment as the Lambda service presents it: the stand-in's 413 and 429, else the RIE's answer. */
 export class LambdaEnvironment {
   readonly url: string;
-  readonly #probe: (() => Promise<{ oomKills: number; maxUsedMb: number }>) | undefined;
-  #busy = false;
+  readonly #environment = new OneEnvironment();
 
-  constructor(url: string, probe?: () => Promise<{ oomKills: number; maxUsedMb: number }>) {
+  constructor(url: string) {
     this.url = url;
-    this.#probe = probe;
   }
 
   get busy(): boolean {
-    return this.#busy;
+    return this.#environment.busy;
   }
 
   async invoke(payload: unknown, timeoutMs?: number): Promise<InvokeAnswer> {
     const text = typeof payload === "string" ? payload : JSON.stringify(payload);
-    const refused = tooLarge(Buffer.byteLength(text));
-    if (refused) return refused;
-    if (this.#busy) return BUSY;
-    this.#busy = true;
+    const tooLarge = requestTooLarge(Buffer.byteLength(text), MAX_PAYLOAD_BYTES);
+    if (tooLarge) return standIn(tooLarge);
+    if (!this.#environment.enter()) return standIn(BUSY);
     try {
-      const before = await this.#probe?.();
-      const answer = await rawInvoke(this.url, text, timeoutMs);
-      const error = functionError(answer.body);
-      if (before && error?.errorType === "Runtime.ExitError" && /signal: killed/.test(error.errorMessage)) {
-        const after = await this.#probe?.();
-        if (after && after.oomKills > before.oomKills) return outOfMemory(answer, after.maxUsedMb);
-      }
-      return answer;
+      return await rawInvoke(this.url, text, timeoutMs);
     } finally {
-      this.#busy = false;
+      this.#environment.leave();
     }
   }
 }

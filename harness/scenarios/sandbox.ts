@@ -20,11 +20,14 @@ export interface Sandbox {
   readonly container: StartedTestContainer;
   readonly id: string;
   readonly url: string;
-  /** Invokes through the service rules of lambda-service.ts. */
+  /** Invokes through the harness's Lambda stand-in (lambda-service.ts); `url` is the RIE itself. */
   readonly lambda: LambdaEnvironment;
   logs(): string;
-  exec(command: string[]): { code: number; output: string };
+  /** `docker exec` as the container's user (uid 993), or as `user`. */
+  exec(command: string[], user?: string): { code: number; output: string };
   memory(): Promise<MemoryFacts>;
+  /** `docker diff`: files added (A), changed (C), deleted (D) outside the container's mounts. */
+  diff(): string;
   running(): boolean;
   stop(): Promise<void>;
 }
@@ -82,16 +85,17 @@ export async function startSandbox(
     container,
     id,
     url,
-    lambda: new LambdaEnvironment(url, async () => memory()),
+    lambda: new LambdaEnvironment(url),
     logs: () => {
       const r = docker(["logs", id]);
       return `${r.stdout}${r.stderr}`;
     },
-    exec: (command) => {
-      const r = docker(["exec", id, ...command]);
+    exec: (command, user) => {
+      const r = docker(["exec", ...(user ? ["--user", user] : []), id, ...command]);
       return { code: r.status ?? 1, output: `${r.stdout}${r.stderr}`.trim() };
     },
     memory,
+    diff: () => docker(["diff", id]).stdout,
     running: () => docker(["inspect", "-f", "{{.State.Running}}", id]).stdout.trim() === "true",
     stop: async () => {
       docker(["rm", "-f", "-v", id]);

@@ -3,7 +3,8 @@
 //      client decoding, a function URL request through the front door, a direct invoke through
 //      `sd-lambda invoke`'s client;
 //  (b) a cold invoke then a warm one that reuses the loaded model;
-//  (c) nothing is written outside /tmp;
+//  (c) writes outside /tmp fail (EROFS), /tmp works (whether a generation writes outside /tmp at all is
+//      the read-only-fs scenario's docker diff, on a writable root where a write could show);
 //  (d) the function process runs as uid 993 / gid 990.
 // (a) brings up its own compose project (random name) with the host ports overridden to random ones,
 // so it neither needs nor disturbs a stack started with `make up` on 9000/9001. (b)-(d) use
@@ -115,11 +116,8 @@ describe("docker-compose.yml under the RIE (DockerComposeEnvironment)", () => {
 
 describe("one function container (LambdaContainer)", () => {
   let container: StartedTestContainer;
-  /** `docker diff` before any invoke: only the mount point Docker itself makes for the models. */
-  let diffAtStart: string;
   beforeAll(async () => {
     container = await new LambdaContainer({ modelsDir: MODELS }).start();
-    diffAtStart = (await run("docker", ["diff", container.getId()])).stdout;
   });
   afterAll(async () => {
     await container?.stop();
@@ -138,12 +136,8 @@ describe("one function container (LambdaContainer)", () => {
     expect(logs.match(/Init Duration: /g)).toHaveLength(1);
   });
 
-  it("(c) nothing is written outside /tmp: docker diff unchanged by invokes, /var/task is EROFS, /tmp works", async () => {
+  it("(c) after a generation, writes outside /tmp fail with EROFS and /tmp works", async () => {
     await invoke({ ...SMALL, seed: 9 }, local(container), { timeoutS: 120 });
-    // only the EFS stand-in's mount point (the models' mount point is inside its tmpfs)
-    expect(diffAtStart).toBe("C /mnt\nA /mnt/fs\n");
-    const { stdout: diff } = await run("docker", ["diff", container.getId()]);
-    expect(diff).toBe(diffAtStart);
     const probe = await container.exec([
       "/var/lang/bin/node",
       "-e",

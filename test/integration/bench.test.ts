@@ -71,13 +71,18 @@ describe("sd-lambda bench --target local", () => {
   });
 
   it.each([
-    [["--runs", "0"], 'sd-lambda bench: --runs must be an integer from 1 to 100, got "0"\n'],
-    [["--runs", "2.5"], 'sd-lambda bench: --runs must be an integer from 1 to 100, got "2.5"\n'],
-    [["--threads=-1"], 'sd-lambda bench: --threads must be an integer from 1 to 256, got "-1"\n'],
-    [["--steps", "0"], "sd-lambda bench: num_inference_steps must be from 1 to 100, got 0 [BAD_REQUEST]\n"],
-  ])("%j → %s", async (flags, message) => {
+    [["--runs", "0"], 2, 'sd-lambda bench: --runs must be an integer from 1 to 100, got "0"\n'],
+    [["--runs", "2.5"], 2, 'sd-lambda bench: --runs must be an integer from 1 to 100, got "2.5"\n'],
+    [["--threads=-1"], 2, 'sd-lambda bench: --threads must be an integer from 1 to 256, got "-1"\n'],
+    // the request contract refuses it, as the function would: a check, not a usage error
+    [
+      ["--steps", "0"],
+      1,
+      "sd-lambda bench: num_inference_steps must be from 1 to 100, got 0 [BAD_REQUEST]\n",
+    ],
+  ])("%j → exit %i, %s", async (flags, exit, message) => {
     const { code, stdout, stderr } = await run(...flags);
-    expect({ code, stdout, stderr }).toEqual({ code: 1, stdout: "", stderr: message });
+    expect({ code, stdout, stderr }).toEqual({ code: exit, stdout: "", stderr: message });
   });
 
   it.each([
@@ -88,15 +93,15 @@ describe("sd-lambda bench --target local", () => {
       "--model, --memory-mb does not apply to --target aws",
     ],
     [["--target", "aws"], "--target aws needs --function-name"],
-  ])("%j → %s, then the usage", async (flags, message) => {
+  ])("%j → %s, then the usage, exit 2", async (flags, message) => {
     const { code, stdout, stderr } = await run(...flags);
-    expect({ code, stdout }).toEqual({ code: 1, stdout: "" });
+    expect({ code, stdout }).toEqual({ code: 2, stdout: "" });
     expect(stderr).toMatch(new RegExp(`^sd-lambda bench: ${message}\nusage: sd-lambda bench [^]*\n$`));
   });
 
   it("an unknown target names the ones there are", async () => {
     const { code, stderr } = await run("--target", "lambda");
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(stderr).toMatch(
       /^sd-lambda bench: --target must be local, emulator or aws, got "lambda"\nusage: sd-lambda bench/,
     );

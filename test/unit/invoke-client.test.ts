@@ -204,6 +204,26 @@ describe("sd-lambda invoke, local endpoint", () => {
     });
   });
 
+  it("a request over 6 MB: the Lambda stand-in answers 413 as Lambda would, nothing is sent to the RIE", async () => {
+    let reached = false;
+    server.use(
+      http.post("http://localhost:9000/2015-03-31/functions/function/invocations", () => {
+        reached = true;
+        return HttpResponse.json({});
+      }),
+    );
+    const image = join(dir, "big-local.png");
+    writeFileSync(image, Buffer.alloc(5_000_000));
+    expect(await run("--endpoint", "http://localhost:9000", "--init-image", image)).toEqual({
+      code: 1,
+      stdout: "",
+      stderr:
+        "invoking http://localhost:9000\n" +
+        "sd-lambda invoke: the request is 6666701 bytes; Lambda accepts at most 6291456 bytes (6 MB) for a synchronous invoke (RequestTooLargeException, HTTP 413; answered by the harness's Lambda stand-in, the emulator does not check) — send a smaller --init-image or --mask\n",
+    });
+    expect(reached).toBe(false);
+  });
+
   it("connection refused: nothing listens — run make up", async () => {
     const port = await closedPort();
     server.close(); // a real socket: nothing intercepts this request
