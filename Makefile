@@ -8,7 +8,7 @@ export PATH := $(NODE_BIN):$(PATH)
 export ONNXRUNTIME_NODE_INSTALL := skip
 export NPM_CONFIG_UPDATE_NOTIFIER := false
 
-.PHONY: help deps build lint typecheck test fixtures families bench-model up down logs deploy clean
+.PHONY: help deps build lint typecheck test fixtures families train-shapes calibrate-golden mutation bench-model up down logs deploy clean
 
 help:
 	@echo "make up        the function on localhost:9000 (RIE) and :9001 (function URL), tiny model mounted"
@@ -17,6 +17,9 @@ help:
 	@echo "make deploy    deploy sd-lambda.config.ts's stack to AWS (REGION=…; see README Deploy)"
 	@echo "make fixtures  regenerate fixtures/models and fixtures/reference with diffusers (Python, not in CI)"
 	@echo "make families  regenerate fixtures/families (one tiny pipeline per model family + diffusers references)"
+	@echo "make train-shapes  train fixtures/families/tiny-shapes on drawn shapes (Python, ~20-40 min on 2 busy cores)"
+	@echo "make calibrate-golden  measure golden variation across threads/targets/CPUs (CALIBRATE_ARGS=--emulator --against-commit SHA)"
+	@echo "make mutation  apply fixtures/mutation/mutants.json one at a time; print what kills each (not in make test)"
 	@echo "make bench-model [BENCH_MODEL=sd15|sd-turbo|lcm|taesd|all]  full-size random-weight ONNX models in .cache/models/ (Python, ~4 GB each)"
 
 node_modules/.installed: package.json package-lock.json
@@ -59,6 +62,16 @@ fixtures:
 families: deps
 	fixtures/generate/setup-families.sh
 	fixtures/generate/.venv-families/bin/python fixtures/generate/families.py
+
+train-shapes:
+	fixtures/generate/setup.sh
+	fixtures/generate/.venv/bin/python fixtures/generate/train_shapes.py
+
+calibrate-golden: deps
+	.toolchain/node/bin/node harness/golden/calibrate.ts $(CALIBRATE_ARGS)
+
+mutation: deps
+	.toolchain/node/bin/node --disable-warning=ExperimentalWarning harness/golden/mutation.ts
 
 bench-model:
 	fixtures/generate/setup.sh

@@ -8,7 +8,7 @@
  */
 
 import { clipForLog, clipText } from "./clip.ts";
-import { runtimeConfig } from "./config.ts";
+import { type RuntimeConfig, runtimeConfig } from "./config.ts";
 import { awaitLoad, Deadline, folderBytes, LoadWatch, modelCost, TimingMemory } from "./deadline.ts";
 import { loadModel, type Model, resolveModelDir } from "./engine/model.ts";
 import { ortVersion } from "./engine/ort.ts";
@@ -22,48 +22,79 @@ export interface LambdaContext {
   getRemainingTimeInMillis(): number;
 }
 
+export type Handler = (event: unknown, context: LambdaContext) => Promise<unknown>;
+/** Where the one JSON line per invoke (and per model load) goes. */
+export type LogLine = (fields: Record<string, unknown>) => void;
+
+/** One function instance's state: its configuration, its model (loaded once) and what it learnt while warm. */
+interface Instance {
+  readonly config: RuntimeConfig;
+  readonly log: LogLine;
+  readonly model: () => Promise<Model>;
+  readonly loadWatch: () => LoadWatch | undefined;
+  readonly timing: TimingMemory;
+}
+
+/**
+ * A handler for `config`, starting its model load now (init) without awaiting it (`initialLoad` settles
+ * when it ends). Lambda uses the module's `handler`; the golden gate builds one in-process with its own
+ * config and log.
+ */
+export function createHandler(
+  config: RuntimeConfig,
+  log: LogLine = logLine,
+): Handler & { readonly initialLoad: Promise<void> } {
+  let modelPromise: Promise<Model> | undefined;
+  let loadWatch: LoadWatch | undefined;
+  /** Starts (or restarts, after a failure) loading the model; warm invokes reuse the loaded sessions. */
+  const model = (): Promise<Model> => {
+    if (!modelPromise) {
+      const started = performance.now();
+      modelPromise = resolveModelDir(config.mntDir, config.modelName)
+        .then((dir) => {
+          const watch = new LoadWatch(dir);
+          loadWatch = watch;
+          void folderBytes(dir).then((bytes) => {
+            watch.folderBytes = bytes;
+          });
+          return loadModel(dir, { threads: config.threads });
+        })
+        .then((m) => {
+          log({
+            event: "model_loaded",
+            model: m.name,
+            family: m.family.name,
+            threads: m.threads,
+            load_ms: Math.round(performance.now() - started),
+          });
+          return m;
+        });
+      modelPromise.catch(() => {
+        modelPromise = undefined;
+      });
+    }
+    return modelPromise;
+  };
+  const initialLoad = model().then(
+    () => undefined,
+    () => {
+      // reported by the first invoke, which retries the load
+    },
+  );
+  const instance: Instance = { config, log, model, loadWatch: () => loadWatch, timing: new TimingMemory() };
+  return Object.assign((event: unknown, context: LambdaContext) => invoke(instance, event, context), {
+    initialLoad,
+  });
+}
+
 const config = runtimeConfig();
 await ortVersion();
+const instance = createHandler(config);
+if (config.awaitLoadInInit) await instance.initialLoad;
+export const handler: Handler = instance;
 
-let modelPromise: Promise<Model> | undefined;
-let loadWatch: LoadWatch | undefined;
-/** Starts (or restarts, after a failure) loading the model; warm invokes reuse the loaded sessions. */
-function model(): Promise<Model> {
-  if (!modelPromise) {
-    const started = performance.now();
-    modelPromise = resolveModelDir(config.mntDir, config.modelName)
-      .then((dir) => {
-        const watch = new LoadWatch(dir);
-        loadWatch = watch;
-        void folderBytes(dir).then((bytes) => {
-          watch.folderBytes = bytes;
-        });
-        return loadModel(dir, { threads: config.threads });
-      })
-      .then((m) => {
-        log({
-          event: "model_loaded",
-          model: m.name,
-          family: m.family.name,
-          threads: m.threads,
-          load_ms: Math.round(performance.now() - started),
-        });
-        return m;
-      });
-    modelPromise.catch(() => {
-      modelPromise = undefined;
-    });
-  }
-  return modelPromise;
-}
-const initialLoad = model().catch(() => {
-  // reported by the first invoke, which retries the load
-});
-if (config.awaitLoadInInit) await initialLoad;
-
-const timing = new TimingMemory();
-
-export async function handler(event: unknown, context: LambdaContext): Promise<unknown> {
+async function invoke(instance: Instance, event: unknown, context: LambdaContext): Promise<unknown> {
+  const { config, log, model, timing } = instance;
   const started = performance.now();
   const shape = shapeOf(event);
   const record: Record<string, unknown> = { event: "invoke", request_id: context.awsRequestId, shape };
@@ -72,7 +103,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
     const parsed = parseEvent(event, config.maxPayloadBytes);
     const request = parseRequest(parsed.body, config.limits);
     Object.assign(record, { prompt_chars: request.prompt.length, prompt: clipText(request.prompt, 120) });
-    const loaded = await awaitLoad(model(), remainingMs, () => loadWatch);
+    const loaded = await awaitLoad(model(), remainingMs, instance.loadWatch);
     const plan = await resolvePlan(loaded, request, config.limits);
     const deadline = new Deadline(remainingMs, timing, await modelCost(loaded), plan);
     const rendered = await renderPlan(loaded, plan, deadline.hooks);
@@ -117,7 +148,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
 }
 
 /** One JSON line per event, every value clipped (no image data, no unbounded input). */
-function log(fields: Record<string, unknown>): void {
+function logLine(fields: Record<string, unknown>): void {
   const level = fields.status && fields.status !== 200 ? "warn" : "info";
   console.log(JSON.stringify(clipForLog({ level, ...fields })));
 }

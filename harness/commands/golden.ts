@@ -25,10 +25,11 @@ import { progressLine } from "../progress.ts";
 import { type Command, UsageError } from "./command.ts";
 
 export const GOLDEN_USAGE = `usage: sd-lambda golden [--target local|emulator|aws] [--update none|missing|changed|all]
-  [--case NAME]... [--report-dir DIR] [--json]
+  [--case NAME]... [--model NAME]... [--report-dir DIR] [--json]
   emulator: [--endpoint URL]   (default http://localhost:9000, the RIE started by \`sd-lambda up\`)
   aws:      --function-name NAME [--region REGION]
-  local:    [--models-dir DIR] [--threads N] [--runtime-dir DIR]   (a copy of runtime/ to test instead)
+  local:    [--models-dir DIR]... [--threads N] [--runtime-dir DIR]   (a copy of runtime/ to test instead;
+            models are looked up in fixtures/models, then fixtures/families)
   [--cases FILE] [--golden-dir DIR]   (default fixtures/golden/cases.json and its folder)`;
 
 export async function goldenCommand(args: string[]): Promise<number> {
@@ -39,12 +40,13 @@ export async function goldenCommand(args: string[]): Promise<number> {
       target: { type: "string", default: "emulator" },
       update: { type: "string", default: "none" },
       case: { type: "string", multiple: true },
+      model: { type: "string", multiple: true },
       "report-dir": { type: "string", default: "reports/golden" },
       json: { type: "boolean", default: false },
       endpoint: { type: "string" },
       "function-name": { type: "string" },
       region: { type: "string" },
-      "models-dir": { type: "string" },
+      "models-dir": { type: "string", multiple: true },
       threads: { type: "string" },
       "runtime-dir": { type: "string" },
       cases: { type: "string" },
@@ -75,6 +77,7 @@ export async function goldenCommand(args: string[]): Promise<number> {
     const result = await runGate({
       cases: await loadCases(casesFile),
       only: values.case,
+      models: values.model,
       target,
       goldenDir,
       reportDir,
@@ -110,11 +113,11 @@ function makeTarget(
       const threads = raw === undefined ? availableParallelism() : Number(raw);
       if (!Number.isInteger(threads) || threads < 1)
         throw new UsageError(`--threads must be a positive integer, got ${raw}`);
-      const modelsDir = str("models-dir");
+      const modelsDirs = values["models-dir"] as string[] | undefined;
       const runtimeDir = str("runtime-dir");
       return localTarget({
         threads,
-        ...(modelsDir ? { modelsDir: resolve(modelsDir) } : {}),
+        ...(modelsDirs ? { modelsDirs: modelsDirs.map((d) => resolve(d)) } : {}),
         ...(runtimeDir ? { runtimeDir: resolve(runtimeDir) } : {}),
       });
     }

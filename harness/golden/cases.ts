@@ -1,12 +1,14 @@
 /**
- * Golden cases (fixtures/golden/cases.json): each one request on a named model. Fields a case leaves
- * out are not sent, so the function's defaults apply (the seed article's own request relies on that);
- * the sidecar records what the function resolved them to.
+ * Golden cases (fixtures/golden/cases.json): each one request on a named model, sent as a direct invoke or
+ * a function URL event. Fields a case leaves out are not sent, so the function's defaults apply (the seed
+ * article's own request relies on that); the sidecar records the answer's contract (what the function
+ * resolved them to, content type, headers), which every run must repeat.
  */
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { z } from "zod";
 import { SCHEDULER_NAMES } from "../../runtime/engine/schedulers/types.ts";
+import { OUTPUT_FORMATS } from "../../runtime/request.ts";
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/;
 
@@ -28,6 +30,20 @@ const caseSchema = z
     init_image: z.string().optional(),
     mask: z.string().optional(),
     strength: z.number().optional(),
+    output_format: z.enum(OUTPUT_FORMATS).optional(),
+    /** How the request reaches the handler: a direct invoke (JSON answer) or a function URL (the image). */
+    event: z.enum(["direct", "function-url"]).default("direct"),
+    /** This case's own perceptual tolerance, over the calibrated one (compare.ts). */
+    tolerance: z
+      .object({
+        threshold: z.number().min(0).max(1),
+        maxDiffRatio: z.number().min(0).max(1),
+        window: z.number().int().min(1),
+        maxWindowDiff: z.number().int().min(0),
+      })
+      .partial()
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -44,6 +60,7 @@ const caseSchema = z
 const fileSchema = z.object({ $comment: z.string().optional(), cases: z.array(caseSchema).min(1) }).strict();
 
 export type GoldenCase = z.output<typeof caseSchema>;
+export type CaseTolerance = NonNullable<GoldenCase["tolerance"]>;
 
 export async function loadCases(file: string): Promise<GoldenCase[]> {
   let raw: unknown;
@@ -82,7 +99,22 @@ export async function caseRequest(c: GoldenCase, root: string): Promise<Record<s
     init_image: c.init_image === undefined ? undefined : await file(c.init_image),
     mask: c.mask === undefined ? undefined : await file(c.mask),
     strength: c.strength,
-    output_format: "png",
+    output_format: c.output_format,
   };
   return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
+}
+
+/** The event both targets hand the handler: the body itself (direct invoke) or a function URL POST. */
+export function caseEvent(c: GoldenCase, body: Record<string, unknown>): unknown {
+  if (c.event === "direct") return body;
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath: "/",
+    rawQueryString: "",
+    headers: { "content-type": "application/json", accept: "image/*" },
+    requestContext: { http: { method: "POST", path: "/", protocol: "HTTP/1.1", sourceIp: "127.0.0.1" } },
+    body: JSON.stringify(body),
+    isBase64Encoded: false,
+  };
 }

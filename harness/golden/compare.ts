@@ -1,9 +1,10 @@
 /**
  * The golden gate's verdicts, pure (no I/O): one discriminated union `Outcome`, and the functions that
- * reach it from decoded RGBA pixels and engine sidecars. A case passes when pixelmatch (per-pixel YIQ
- * threshold) finds few differing pixels overall (a whole-image budget) AND no dense cluster of them (the
- * most differing pixels in any `window`×`window` square), so scattered float noise from another CPU
- * passes while a real change — a blob, a shifted region, a different image — fails.
+ * reach it from decoded RGBA pixels, sha256s, contracts and engine fingerprints. Two tiers: on the golden's
+ * own engine (same fingerprint) the image must be byte-identical; on another engine pixelmatch (per-pixel
+ * YIQ threshold) may find a few differing pixels overall (a whole-image budget) but no dense cluster of
+ * them (the most differing pixels in any `window`×`window` square), with limits calibrated from measured
+ * variation (docs/decisions/golden-tolerance.md, `make calibrate-golden`).
  */
 import pixelmatch from "pixelmatch";
 
@@ -27,12 +28,18 @@ export interface CompareOptions {
   readonly maxWindowDiff: number;
 }
 
+/**
+ * The tolerance tier, calibrated (docs/decisions/golden-tolerance.md): across thread counts and between
+ * this machine and the goldens' earlier machine (another CPU kernel path) no channel moved by more than 1
+ * level and pixelmatch found no difference from threshold 0.005 up; twice that threshold, and a budget of a
+ * few scattered pixels, leaves room for paths not measured while a 3-level grey shift of a region fails.
+ */
 export const DEFAULT_COMPARE_OPTIONS: CompareOptions = {
-  threshold: 0.1,
+  threshold: 0.01,
   includeAA: true,
-  maxDiffRatio: 0.01,
+  maxDiffRatio: 0.001,
   window: 8,
-  maxWindowDiff: 8,
+  maxWindowDiff: 2,
 };
 
 /** Where the differing pixels are densest. */
@@ -59,16 +66,29 @@ export interface FieldDiff {
 }
 
 export type Outcome =
-  | { readonly kind: "match"; readonly pixels: PixelStats }
+  /** `bytes`: the same engine fingerprint and the same sha256; `tolerance`: another engine, within it. */
+  | {
+      readonly kind: "match";
+      readonly tier: "bytes" | "tolerance";
+      readonly pixels: PixelStats;
+      /** Why the tolerance tier judged it: the fingerprint fields that differ from the golden's. */
+      readonly fingerprint?: readonly FieldDiff[];
+    }
   | { readonly kind: "missing-golden" }
   | {
       readonly kind: "size-mismatch";
       readonly expected: { readonly width: number; readonly height: number };
       readonly actual: { readonly width: number; readonly height: number };
     }
-  | { readonly kind: "pixel-diff"; readonly pixels: PixelStats }
-  /** The golden was made by another engine or for another request; `pixels` when sizes allow comparing. */
-  | { readonly kind: "engine-mismatch"; readonly fields: readonly FieldDiff[]; readonly pixels?: PixelStats }
+  /**
+   * Same engine fingerprint, different bytes: `pixels` counts every pixel that changed at all;
+   * `withinTolerance` says whether the change would pass the tolerance tier (on another engine).
+   */
+  | { readonly kind: "bytes-diff"; readonly pixels: PixelStats; readonly withinTolerance: boolean }
+  /** Another engine, and the difference is over the perceptual tolerance. */
+  | { readonly kind: "pixel-diff"; readonly pixels: PixelStats; readonly fingerprint: readonly FieldDiff[] }
+  /** The answer's contract (content type, resolved request, headers) is not the golden's. */
+  | { readonly kind: "contract"; readonly fields: readonly FieldDiff[]; readonly pixels?: PixelStats }
   /** Two runs of the case on this machine gave different pixels: no golden can pin it. */
   | { readonly kind: "unstable"; readonly differingPixels: number; readonly total: number }
   /** The case could not run (the function answered an error, the endpoint is down). */
@@ -131,11 +151,11 @@ export function densestWindow(mask: Uint8Array, width: number, height: number, s
   return best;
 }
 
-/** Differing fields between the golden's recorded engine and this run's (both flattened to paths). */
-export function compareEngine(
+/** Differing fields between two flat records (the golden's contract and this run's), in `fields` order. */
+export function compareFields(
   expected: Readonly<Record<string, unknown>>,
   actual: Readonly<Record<string, unknown>>,
-  fields: readonly string[],
+  fields: readonly string[] = [...new Set([...Object.keys(expected), ...Object.keys(actual)])].sort(),
 ): FieldDiff[] {
   const diffs: FieldDiff[] = [];
   for (const field of fields) {
@@ -151,23 +171,37 @@ export interface Verdict {
   readonly diff?: RgbaImage;
 }
 
+/** One side of a comparison: decoded pixels, the image file's sha256, its contract and engine fingerprint. */
+export interface Judged {
+  readonly image: RgbaImage;
+  readonly sha256: string;
+  readonly contract: Readonly<Record<string, unknown>>;
+  /** Fingerprint fields that differ between the golden's engine and this run's (fingerprint.ts). */
+  readonly fingerprintDiffs: readonly FieldDiff[];
+}
+
+/** Every changed pixel counts: the exact tier's view of two images. */
+const EXACT: CompareOptions = { threshold: 0, includeAA: true, maxDiffRatio: 0, window: 8, maxWindowDiff: 0 };
+
 /**
- * The outcome for one case: golden image and engine record (undefined when missing) vs this run's.
- * Engine differences win (the golden no longer describes this engine or request), then size, then pixels.
+ * The outcome for one case: golden (undefined when missing) vs this run. A contract difference wins (the
+ * answer itself changed), then size. With the golden's engine fingerprint the file must be byte-identical
+ * (sha256) — the same engine computes the same bytes — and any difference is shown pixel by pixel; on
+ * another engine the perceptual tolerance `options` applies.
  */
 export function judge(
-  golden: { readonly image: RgbaImage; readonly engine: Readonly<Record<string, unknown>> } | undefined,
-  actual: { readonly image: RgbaImage; readonly engine: Readonly<Record<string, unknown>> },
-  engineFields: readonly string[],
+  golden: Omit<Judged, "fingerprintDiffs"> | undefined,
+  actual: Judged,
   options: CompareOptions = DEFAULT_COMPARE_OPTIONS,
 ): Verdict {
   if (!golden) return { outcome: { kind: "missing-golden" } };
-  const fields = compareEngine(golden.engine, actual.engine, engineFields);
-  const compared = comparePixels(golden.image, actual.image, options);
-  if (fields.length > 0) {
+  const sameEngine = actual.fingerprintDiffs.length === 0;
+  const compared = comparePixels(golden.image, actual.image, sameEngine ? EXACT : options);
+  const contract = compareFields(golden.contract, actual.contract);
+  if (contract.length > 0) {
     return compared
-      ? { outcome: { kind: "engine-mismatch", fields, pixels: compared.stats }, diff: compared.diff }
-      : { outcome: { kind: "engine-mismatch", fields } };
+      ? { outcome: { kind: "contract", fields: contract, pixels: compared.stats }, diff: compared.diff }
+      : { outcome: { kind: "contract", fields: contract } };
   }
   if (!compared) {
     return {
@@ -178,8 +212,24 @@ export function judge(
       },
     };
   }
-  const kind = compared.stats.exceeded.length === 0 ? "match" : "pixel-diff";
-  return { outcome: { kind, pixels: compared.stats }, diff: compared.diff };
+  const { stats, diff } = compared;
+  if (sameEngine) {
+    const outcome: Outcome =
+      golden.sha256 === actual.sha256
+        ? { kind: "match", tier: "bytes", pixels: stats }
+        : {
+            kind: "bytes-diff",
+            pixels: stats,
+            withinTolerance: comparePixels(golden.image, actual.image, options)?.stats.exceeded.length === 0,
+          };
+    return { outcome, diff };
+  }
+  const fingerprint = actual.fingerprintDiffs;
+  const outcome: Outcome =
+    stats.exceeded.length === 0
+      ? { kind: "match", tier: "tolerance", pixels: stats, fingerprint }
+      : { kind: "pixel-diff", pixels: stats, fingerprint };
+  return { outcome, diff };
 }
 
 /** Two runs of one case on one machine: undefined when identical, else the unstable outcome. */
@@ -205,13 +255,20 @@ export function checkStable(first: RgbaImage, second: RgbaImage): Outcome | unde
 export function describeOutcome(outcome: Outcome, options: CompareOptions = DEFAULT_COMPARE_OPTIONS): string {
   switch (outcome.kind) {
     case "match":
-      return outcome.pixels.count === 0
-        ? "match (identical pixels)"
-        : `match (${describePixels(outcome.pixels, options)}, within limits)`;
+      if (outcome.tier === "bytes") return "match (byte-identical: same engine, same sha256)";
+      return `match within tolerance (${describeFields(outcome.fingerprint ?? [])}; ${
+        outcome.pixels.count === 0 ? "identical pixels" : `${describePixels(outcome.pixels, options)}`
+      })`;
     case "missing-golden":
       return "no golden image — create it with --update missing";
     case "size-mismatch":
       return `size ${outcome.actual.width}x${outcome.actual.height}, golden is ${outcome.expected.width}x${outcome.expected.height}`;
+    case "bytes-diff":
+      return `bytes differ on the golden's own engine (sha256 must match): ${
+        outcome.pixels.count === 0
+          ? "no pixel changed (the encoding did)"
+          : describePixels(outcome.pixels, EXACT)
+      }${outcome.withinTolerance ? " — within the tolerance for other engines" : ""}`;
     case "pixel-diff":
       return `${describePixels(outcome.pixels, options)} — over ${outcome.pixels.exceeded
         .map((e) =>
@@ -219,9 +276,9 @@ export function describeOutcome(outcome: Outcome, options: CompareOptions = DEFA
             ? `the budget of ${pct(options.maxDiffRatio)}`
             : `${options.maxWindowDiff} per ${options.window}x${options.window} window`,
         )
-        .join(" and ")}`;
-    case "engine-mismatch":
-      return `golden made by another engine or request: ${outcome.fields
+        .join(" and ")} (tolerance tier: ${describeFields(outcome.fingerprint)})`;
+    case "contract":
+      return `the answer differs from the golden's: ${outcome.fields
         .map((f) => `${f.field} ${JSON.stringify(f.expected)} → ${JSON.stringify(f.actual)}`)
         .join(", ")}${outcome.pixels ? `; ${describePixels(outcome.pixels, options)}` : ""}`;
     case "unstable":
@@ -229,6 +286,12 @@ export function describeOutcome(outcome: Outcome, options: CompareOptions = DEFA
     case "error":
       return `could not run: ${outcome.message}`;
   }
+}
+
+function describeFields(fields: readonly FieldDiff[]): string {
+  return fields
+    .map((f) => `${f.field} ${JSON.stringify(f.expected)} → ${JSON.stringify(f.actual)}`)
+    .join(", ");
 }
 
 function describePixels(p: PixelStats, options: CompareOptions): string {

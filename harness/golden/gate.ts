@@ -5,7 +5,7 @@
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { caseRequest, type GoldenCase } from "./cases.ts";
+import { caseEvent, caseRequest, type GoldenCase } from "./cases.ts";
 import {
   type CompareOptions,
   checkStable,
@@ -14,15 +14,17 @@ import {
   type Outcome,
   type RgbaImage,
 } from "./compare.ts";
+import { type Fingerprint, fingerprintDiffs } from "./fingerprint.ts";
 import { type CaseResultFiles, renderHtml, renderJunit } from "./report.ts";
 import {
-  decodePng,
-  ENGINE_FIELDS,
+  decodeImage,
   encodePng,
+  extensionOf,
+  fingerprintOf,
   pixelmatchVersion,
   readGolden,
   removeGoldens,
-  type Sidecar,
+  sha256,
   sidecarFor,
   unusedGoldens,
   writeGolden,
@@ -36,6 +38,8 @@ export interface GateOptions {
   readonly cases: readonly GoldenCase[];
   /** Only these case names (all when undefined); goldens of the others are not "unused". */
   readonly only?: readonly string[];
+  /** Only the cases on these models (all when undefined): an emulator or deployed function serves one. */
+  readonly models?: readonly string[];
   readonly target: Target;
   readonly goldenDir: string;
   readonly reportDir: string;
@@ -50,6 +54,8 @@ export type Action = "kept" | "written" | "none";
 
 export interface CaseResult {
   readonly name: string;
+  /** What the picture should show, for the reader of the report. */
+  readonly prompt: string;
   readonly outcome: Outcome;
   /** `written`: the golden was (re)written by the update mode; `kept`: left as it was. */
   readonly action: Action;
@@ -80,7 +86,11 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
   const compare = options.compare ?? DEFAULT_COMPARE_OPTIONS;
   const pmVersion = await pixelmatchVersion();
   const engine = await options.target.engine();
-  const selected = options.only ? options.cases.filter((c) => options.only?.includes(c.name)) : options.cases;
+  const selected = options.cases.filter(
+    (c) =>
+      (!options.only || options.only.includes(c.name)) &&
+      (!options.models || options.models.includes(c.model)),
+  );
   const unknown = (options.only ?? []).filter((n) => !options.cases.some((c) => c.name === n));
   if (unknown.length > 0)
     throw new Error(
@@ -94,7 +104,7 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
   const results: CaseResult[] = [];
   for (const [i, c] of selected.entries()) {
     options.onProgress?.(i, selected.length, c.name);
-    results.push(await runCase(c, options, engine, compare, pmVersion, imagesDir));
+    results.push(await runCase(c, options, engine, compare, pmVersion));
   }
   options.onProgress?.(selected.length, selected.length, "done");
 
@@ -132,43 +142,52 @@ async function runCase(
   engine: EngineInfo,
   compare: CompareOptions,
   pmVersion: string,
-  imagesDir: string,
 ): Promise<CaseResult> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   const files: { expected?: string; actual?: string; diff?: string } = {};
-  const save = async (kind: "expected" | "actual" | "diff", png: Buffer) => {
-    const file = `images/${c.name}.${kind}.png`;
-    await writeFile(join(imagesDir, `${c.name}.${kind}.png`), png);
+  const save = async (kind: "expected" | "actual" | "diff", bytes: Buffer) => {
+    const file = `images/${c.name}.${kind}.${extensionOf(bytes)}`;
+    await writeFile(join(options.reportDir, file), bytes);
     files[kind] = file;
   };
   const golden = await readGolden(options.goldenDir, c.name);
-  if (golden) await save("expected", golden.png);
+  if (golden) await save("expected", golden.bytes);
+  const tolerance = { ...compare, ...c.tolerance };
 
   const failed = (error: unknown): CaseResult => ({
     name: c.name,
+    prompt: c.prompt,
     outcome: { kind: "error", message: message(error) },
     action: "none",
     ms: ms(),
     files,
   });
-  let body: Record<string, unknown>;
+  let event: unknown;
   let first: RunResult;
   try {
-    body = await caseRequest(c, options.root);
-    first = await options.target.run(c, body);
+    event = caseEvent(c, await caseRequest(c, options.root));
+    first = await options.target.run(c, event);
   } catch (error) {
     return failed(error);
   }
-  await save("actual", first.png);
-  const actual = await decodePng(first.png);
-  const pixelmatch = { version: pmVersion, options: compare };
-  const sidecar = sidecarFor(c.name, first.resolved, { ...engine, ...first.reported }, first.png, pixelmatch);
+  await save("actual", first.image);
+  const actual = await decodeImage(first.image);
+  const fingerprint: Fingerprint = fingerprintOf(runEngine(engine, first), pmVersion);
   const verdict = judge(
-    golden && { image: golden.image, engine: comparable(golden.sidecar, sidecar) },
-    { image: actual, engine: sidecar.engine },
-    ENGINE_FIELDS,
-    compare,
+    // a sidecar from an older format has no contract: every field then shows as a difference
+    golden && { image: golden.image, sha256: golden.sidecar.sha256, contract: golden.sidecar.contract ?? {} },
+    {
+      image: actual,
+      sha256: sha256(first.image),
+      contract: first.contract,
+      fingerprintDiffs: fingerprintDiffs(golden?.sidecar.fingerprint, fingerprint).map((d) => ({
+        field: d.field,
+        expected: d.golden,
+        actual: d.run,
+      })),
+    },
+    tolerance,
   );
   if (verdict.diff) await save("diff", await encodePng(verdict.diff));
   let outcome = verdict.outcome;
@@ -181,7 +200,7 @@ async function runCase(
   if (outcome.kind !== "match" || wantsWrite) {
     let second: RgbaImage;
     try {
-      second = await decodePng((await options.target.run(c, body)).png);
+      second = await decodeImage((await options.target.run(c, event)).image);
     } catch (error) {
       return failed(error);
     }
@@ -189,20 +208,18 @@ async function runCase(
   }
   let action: Action = golden ? "kept" : "none";
   if (wantsWrite && outcome.kind !== "unstable") {
-    await writeGolden(options.goldenDir, c.name, first.png, sidecar);
+    const sidecar = sidecarFor(c.name, first.contract, engine, fingerprint, first.image, tolerance);
+    await writeGolden(options.goldenDir, c.name, first.image, sidecar);
     action = "written";
   }
-  return { name: c.name, outcome, action, ms: ms(), files };
+  return { name: c.name, prompt: c.prompt, outcome, action, ms: ms(), files };
 }
 
-/**
- * The golden's engine record for comparison: a field this run cannot know (the ORT version inside a
- * deployed function) is taken as equal rather than reported as a difference.
- */
-function comparable(golden: Sidecar, actual: Sidecar): Record<string, unknown> {
-  const engine: Record<string, unknown> = { ...(golden.engine ?? {}) };
-  for (const field of ENGINE_FIELDS) if (actual.engine[field] === null) engine[field] = null;
-  return engine;
+/** The target's engine, completed by what the function reports about itself (its answer's `engine`). */
+function runEngine(engine: EngineInfo, run: RunResult): EngineInfo {
+  return run.reported
+    ? { ...engine, ortVersion: run.reported.ortVersion, threads: run.reported.threads }
+    : engine;
 }
 
 function message(error: unknown): string {

@@ -2,7 +2,7 @@
  * The golden-seed regression gate: cases (cases.ts), targets that run them (targets.ts), the pure
  * verdict (compare.ts), golden files (store.ts), the run (gate.ts) and its renderers (report.ts).
  */
-export { caseRequest, type GoldenCase, loadCases } from "./cases.ts";
+export { caseEvent, caseRequest, type GoldenCase, loadCases } from "./cases.ts";
 export {
   type CompareOptions,
   checkStable,
@@ -16,6 +16,7 @@ export {
   type PixelStats,
   type RgbaImage,
 } from "./compare.ts";
+export { type Fingerprint, fingerprintDiffs, hostIsa, isaPath } from "./fingerprint.ts";
 export {
   type CaseResult,
   caseFailed,
@@ -26,11 +27,13 @@ export {
   type UpdateMode,
 } from "./gate.ts";
 export { renderCli, renderHtml, renderJunit } from "./report.ts";
-export { ENGINE_FIELDS, type Sidecar } from "./store.ts";
+export type { Sidecar } from "./store.ts";
 export {
   awsTarget,
+  DEFAULT_MODELS_DIRS,
   emulatorTarget,
   localTarget,
+  readAnswer,
   TARGET_NAMES,
   type Target,
   type TargetName,

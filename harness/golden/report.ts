@@ -19,6 +19,7 @@ export interface Renderable {
   readonly pixelmatchVersion: string;
   readonly cases: readonly {
     readonly name: string;
+    readonly prompt?: string;
     readonly outcome: Outcome;
     readonly action: "kept" | "written" | "none";
     readonly ms: number;
@@ -37,8 +38,9 @@ const LABEL: Record<Outcome["kind"], string> = {
   match: "ok",
   "missing-golden": "MISSING",
   "size-mismatch": "SIZE",
+  "bytes-diff": "BYTES",
   "pixel-diff": "DIFF",
-  "engine-mismatch": "ENGINE",
+  contract: "CONTRACT",
   unstable: "UNSTABLE",
   error: "ERROR",
 };
@@ -107,7 +109,7 @@ export function renderHtml(result: Renderable): string {
     const status = r.action === "written" ? "written" : LABEL[r.outcome.kind];
     return `<section id="${xml(r.name)}" class="case ${failed(r) ? "fail" : "pass"}" data-outcome="${r.outcome.kind}">
 <h2><span class="badge">${xml(status)}</span> ${xml(r.name)}</h2>
-<p class="why">${xml(describeOutcome(r.outcome, o))}</p>
+${r.prompt ? `<p class="prompt">“${xml(r.prompt.length > 120 ? `${r.prompt.slice(0, 120)}…` : r.prompt)}”</p>\n` : ""}<p class="why">${xml(describeOutcome(r.outcome, o))}</p>
 <div class="row">
 <figure class="expected"><figcaption>expected</figcaption>${img(r.files.expected, `${r.name} expected`)}</figure>
 <figure class="actual"><figcaption>actual</figcaption>${img(r.files.actual, `${r.name} actual`)}</figure>
@@ -129,12 +131,12 @@ body{font:14px system-ui,sans-serif;margin:1.5rem;color:#222}
 .row{display:flex;gap:1rem}figure{margin:0}figcaption{font-size:12px;color:#555}
 img,.none{width:192px;height:auto;image-rendering:pixelated;border:1px solid #ccc;background:#eee}
 .none{height:192px;display:flex;align-items:center;justify-content:center;color:#888}
-.why{font-family:ui-monospace,monospace}
+.why{font-family:ui-monospace,monospace}.prompt{font-style:italic;margin:.2rem 0}
 </style></head>
 <body>
 <h1>Golden gate: ${bad.length ? `FAIL — ${bad.length} of ${result.cases.length} cases` : `PASS — ${result.cases.length} cases`}</h1>
 <p>Target <b>${xml(t.target)}</b> (${xml(t.where)}), onnxruntime-node ${xml(t.ortVersion ?? "unknown")}, ${t.threads ?? "?"} threads, ${xml(t.platform)}; update mode <code>${xml(result.update)}</code>.
-pixelmatch ${xml(result.pixelmatchVersion)}: threshold ${o.threshold}, includeAA ${o.includeAA}; a case passes with at most ${(o.maxDiffRatio * 100).toFixed(2)}% of pixels differing and at most ${o.maxWindowDiff} in any ${o.window}x${o.window} window.</p>
+On the goldens' own engine (same onnxruntime, threads, CPU path, pixelmatch) a case must be byte-identical; on another engine pixelmatch ${xml(result.pixelmatchVersion)} judges: threshold ${o.threshold}, includeAA ${o.includeAA}, at most ${(o.maxDiffRatio * 100).toFixed(2)}% of pixels differing and at most ${o.maxWindowDiff} in any ${o.window}x${o.window} window.</p>
 ${unused}
 ${sections.join("\n")}
 </body></html>

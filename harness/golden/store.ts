@@ -1,86 +1,113 @@
 /**
- * Golden files: `<dir>/<case>.png` and its sidecar `<case>.json` recording the engine and request that
- * made it (ORT version, resolved request, threads, target, platform, pixelmatch version and options).
- * Also PNG <-> RGBA for the comparison.
+ * Golden files: `<dir>/<case>.<png|jpg|webp>` (the answer's image file as it came) and its sidecar
+ * `<case>.json` recording the answer's contract, the engine fingerprint that made it, where, and the
+ * image's sha256. Also PNG/JPEG/WebP -> RGBA for the comparison.
  */
 import { createHash } from "node:crypto";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { CompareOptions, RgbaImage } from "./compare.ts";
-import type { EngineInfo, Resolved } from "./targets.ts";
-
-/** Sidecar fields that identify the image: a difference in any of them is an engine mismatch. */
-export const ENGINE_FIELDS = [
-  "ort_version",
-  "model",
-  "mode",
-  "scheduler",
-  "steps",
-  "guidance",
-  "seed",
-  "width",
-  "height",
-] as const;
+import type { Fingerprint } from "./fingerprint.ts";
+import type { EngineInfo } from "./targets.ts";
 
 export interface Sidecar {
   readonly case: string;
-  /** Compared on every run (ENGINE_FIELDS). */
-  readonly engine: { readonly ort_version: string | null } & Resolved;
-  /** Recorded, not compared: the same engine gives the same pixels on each of these. */
+  /** The answer without its image (targets.ts readAnswer): every run must repeat it exactly. */
+  readonly contract: Readonly<Record<string, unknown>>;
+  /** The engine that made the image: with the same fingerprint, the same bytes are required. */
+  readonly fingerprint: Fingerprint;
+  /** Recorded, not compared. */
   readonly made_with: {
     readonly target: string;
-    readonly threads: number | null;
     readonly platform: string;
-    readonly pixelmatch: { readonly version: string; readonly options: CompareOptions };
+    readonly tolerance: CompareOptions;
   };
-  readonly png_sha256: string;
+  readonly file: string;
+  readonly sha256: string;
 }
 
 export interface Golden {
-  readonly png: Buffer;
+  readonly bytes: Buffer;
   readonly image: RgbaImage;
   readonly sidecar: Sidecar;
 }
 
+export const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
+
+const IMAGE_EXTENSIONS = ["png", "jpg", "webp"] as const;
+
+/** The golden's file extension for an image's bytes (magic numbers, not the content type, decide). */
+export function extensionOf(bytes: Buffer): (typeof IMAGE_EXTENSIONS)[number] {
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) return "jpg";
+  if (
+    bytes.subarray(0, 4).toString("latin1") === "RIFF" &&
+    bytes.subarray(8, 12).toString("latin1") === "WEBP"
+  )
+    return "webp";
+  return "png";
+}
+
+export function fingerprintOf(engine: EngineInfo, pixelmatch: string): Fingerprint {
+  return {
+    ort_version: engine.ortVersion,
+    threads: engine.threads,
+    arch: engine.arch,
+    isa: engine.isa,
+    pixelmatch,
+  };
+}
+
 export function sidecarFor(
   name: string,
-  resolved: Resolved,
+  contract: Readonly<Record<string, unknown>>,
   engine: EngineInfo,
-  png: Buffer,
-  pixelmatch: { version: string; options: CompareOptions },
+  fingerprint: Fingerprint,
+  bytes: Buffer,
+  tolerance: CompareOptions,
 ): Sidecar {
   return {
     case: name,
-    engine: { ort_version: engine.ortVersion, ...resolved },
-    made_with: { target: engine.target, threads: engine.threads, platform: engine.platform, pixelmatch },
-    png_sha256: createHash("sha256").update(png).digest("hex"),
+    contract,
+    fingerprint,
+    made_with: { target: engine.target, platform: engine.platform, tolerance },
+    file: `${name}.${extensionOf(bytes)}`,
+    sha256: sha256(bytes),
   };
 }
 
 export async function readGolden(dir: string, name: string): Promise<Golden | undefined> {
-  let png: Buffer;
-  let sidecar: Sidecar;
-  try {
-    png = await readFile(join(dir, `${name}.png`));
-  } catch {
-    return undefined;
-  }
+  let sidecar: Sidecar | undefined;
   try {
     sidecar = JSON.parse(await readFile(join(dir, `${name}.json`), "utf8")) as Sidecar;
   } catch {
-    // an image without its sidecar: treat every engine field as unknown, so it shows as a mismatch
-    sidecar = { case: name, engine: {}, made_with: {}, png_sha256: "" } as unknown as Sidecar;
+    sidecar = undefined;
   }
-  return { png, image: await decodePng(png), sidecar };
+  for (const file of sidecar?.file ? [sidecar.file] : IMAGE_EXTENSIONS.map((e) => `${name}.${e}`)) {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(join(dir, file));
+    } catch {
+      continue;
+    }
+    // an image without its sidecar: no contract and no fingerprint, so it shows as a contract difference
+    const fallback = { case: name, contract: {}, made_with: {}, file, sha256: "" } as unknown as Sidecar;
+    return { bytes, image: await decodeImage(bytes), sidecar: sidecar ?? fallback };
+  }
+  return undefined;
 }
 
-export async function writeGolden(dir: string, name: string, png: Buffer, sidecar: Sidecar): Promise<void> {
-  await writeFile(join(dir, `${name}.png`), png);
+export async function writeGolden(dir: string, name: string, bytes: Buffer, sidecar: Sidecar): Promise<void> {
+  // a case whose output format changed leaves no stale image of the old format behind
+  await removeGoldens(
+    dir,
+    IMAGE_EXTENSIONS.map((e) => `${name}.${e}`),
+  );
+  await writeFile(join(dir, sidecar.file), bytes);
   await writeFile(join(dir, `${name}.json`), `${JSON.stringify(sidecar, null, 2)}\n`);
 }
 
-/** Golden files (png or json, not cases.json) whose case no longer exists. */
+/** Golden files (image or json, not cases.json) whose case no longer exists. */
 export async function unusedGoldens(dir: string, caseNames: readonly string[]): Promise<string[]> {
   const names = new Set(caseNames);
   let files: string[];
@@ -91,7 +118,10 @@ export async function unusedGoldens(dir: string, caseNames: readonly string[]): 
   }
   return files
     .filter(
-      (f) => f !== "cases.json" && /\.(png|json)$/.test(f) && !names.has(f.replace(/\.(png|json)$/, "")),
+      (f) =>
+        f !== "cases.json" &&
+        /\.(png|jpg|webp|json)$/.test(f) &&
+        !names.has(f.replace(/\.(png|jpg|webp|json)$/, "")),
     )
     .sort();
 }
@@ -100,8 +130,8 @@ export async function removeGoldens(dir: string, files: readonly string[]): Prom
   for (const f of files) await rm(join(dir, f), { force: true });
 }
 
-export async function decodePng(png: Buffer): Promise<RgbaImage> {
-  const { data, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+export async function decodeImage(bytes: Buffer): Promise<RgbaImage> {
+  const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   return {
     width: info.width,
     height: info.height,

@@ -1,38 +1,32 @@
 /**
- * Where golden cases run: `local` (in-process, the handler's own render path), `emulator` (a direct
- * invoke POSTed to the Runtime Interface Emulator) or `aws` (a deployed function through
- * @aws-sdk/client-lambda). Each returns the PNG and what the function resolved the request to.
+ * Where golden cases run: `local` (the handler built in-process by createHandler, with the same event the
+ * function receives), `emulator` (that event POSTed to the Runtime Interface Emulator) or `aws` (a
+ * deployed function through @aws-sdk/client-lambda). Each returns the answer's image and its contract.
  */
-import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import type * as ModelModule from "../../runtime/engine/model.ts";
+import { InvokeCommand } from "@aws-sdk/client-lambda";
+import type * as ConfigModule from "../../runtime/config.ts";
 import type * as OrtModule from "../../runtime/engine/ort.ts";
-import type * as RenderModule from "../../runtime/render.ts";
-import type * as RequestModule from "../../runtime/request.ts";
+import type * as HandlerModule from "../../runtime/handler.ts";
 import { INVOKE_URL, ROOT } from "../emulator/stack.ts";
-import { type Target as InvokeTarget, invoke } from "../invoke/client.ts";
+import { type Target as InvokeTarget, invoke, lambdaClient } from "../invoke/client.ts";
 import type { GoldenCase } from "./cases.ts";
+import { hostIsa } from "./fingerprint.ts";
 
 export type TargetName = "local" | "emulator" | "aws";
 export const TARGET_NAMES: readonly TargetName[] = ["local", "emulator", "aws"];
 
-/** What the function resolved the request to (from its answer), recorded in the sidecar. */
-// a type alias, not an interface: it is compared as a plain record (judge's engine fields)
-export type Resolved = {
-  readonly model: string;
-  readonly mode: string;
-  readonly scheduler: string;
-  readonly steps: number;
-  readonly guidance: number;
-  readonly seed: number;
-  readonly width: number;
-  readonly height: number;
-};
-
 export interface RunResult {
-  readonly png: Buffer;
-  readonly resolved: Resolved;
+  /** The encoded image the answer carries (PNG, JPEG or WebP). */
+  readonly image: Buffer;
+  /**
+   * The answer without its image, timings and request id: content type, what the function resolved the
+   * request to (direct), status, encoding and headers (function URL). Compared field by field.
+   */
+  readonly contract: Readonly<Record<string, unknown>>;
   /** The engine as the function itself reports it (its answer's `engine`), when it does. */
   readonly reported?: { readonly ortVersion: string; readonly threads: number };
 }
@@ -44,34 +38,45 @@ export interface EngineInfo {
   readonly ortVersion: string | null;
   readonly threads: number | null;
   readonly platform: string;
+  readonly arch: string;
+  /** onnxruntime's CPU kernel path (fingerprint.ts), null when the target cannot tell. */
+  readonly isa: string | null;
 }
 
 export interface Target {
   readonly name: TargetName;
   engine(): Promise<EngineInfo>;
-  run(c: GoldenCase, body: Record<string, unknown>): Promise<RunResult>;
+  run(c: GoldenCase, event: unknown): Promise<RunResult>;
   close(): Promise<void>;
 }
 
 export interface LocalOptions {
-  /** Folder holding one folder per model (default fixtures/models). */
-  readonly modelsDir?: string;
+  /** Folders holding one folder per model, searched in order (default fixtures/models, fixtures/families). */
+  readonly modelsDirs?: readonly string[];
   readonly threads?: number;
   /** A runtime/ folder to import instead of the project's (a scratch copy in tests). */
   readonly runtimeDir?: string;
 }
 
-/** In-process: loadModel + parseRequest + render, exactly what the handler calls. */
+export const DEFAULT_MODELS_DIRS = [join(ROOT, "fixtures/models"), join(ROOT, "fixtures/families")];
+
+/**
+ * In-process: one handler per model from createHandler (the function's own invoke path, config injected),
+ * invoked with the event the emulator would receive. Importing handler.ts also builds the module's
+ * default instance, whose model load from /mnt/fs fails quietly outside Lambda.
+ */
 export function localTarget(options: LocalOptions = {}): Target {
   const runtimeDir = options.runtimeDir ?? join(ROOT, "runtime");
-  const modelsDir = options.modelsDir ?? join(ROOT, "fixtures/models");
   const threads = options.threads ?? availableParallelism();
   let loaded: Promise<RuntimeModules> | undefined;
   const modules = () => {
     loaded ??= importRuntime(runtimeDir);
     return loaded;
   };
-  const models = new Map<string, Promise<ModelModule.Model>>();
+  const handlers = new Map<string, HandlerModule.Handler>();
+  let invokes = 0;
+  /** A stand-in for the function's /mnt/fs: models/<name> links to the case's model folder. */
+  let mnt: string | undefined;
   return {
     name: "local",
     async engine() {
@@ -81,53 +86,60 @@ export function localTarget(options: LocalOptions = {}): Target {
         ortVersion: await (await modules()).ort.ortVersion(),
         threads,
         platform: `${process.platform}-${process.arch}`,
+        arch: process.arch,
+        isa: hostIsa(),
       };
     },
-    async run(c, body) {
+    async run(c, event) {
       const m = await modules();
-      let model = models.get(c.model);
-      if (!model) {
-        model = m.model.loadModel(join(modelsDir, c.model), { threads });
-        models.set(c.model, model);
+      let handler = handlers.get(c.model);
+      if (!handler) {
+        mnt ??= await mkdtemp(join(tmpdir(), "sd-lambda-golden-mnt-"));
+        await mkdir(join(mnt, "models"), { recursive: true });
+        await symlink(
+          modelFolder(c.model, options.modelsDirs ?? DEFAULT_MODELS_DIRS),
+          join(mnt, "models", c.model),
+        );
+        const env = { SD_MODEL: c.model, MNT_DIR: mnt, SD_THREADS: String(threads) };
+        handler = m.handler.createHandler(m.config.runtimeConfig(env), () => {});
+        handlers.set(c.model, handler);
       }
-      const request = m.request.parseRequest(body, m.request.DEFAULT_LIMITS);
-      const r = await m.render.render(await model, request);
-      return {
-        png: r.bytes,
-        resolved: {
-          model: r.model,
-          mode: r.mode,
-          scheduler: r.scheduler,
-          steps: r.steps,
-          guidance: r.guidance,
-          seed: r.seed,
-          width: r.width,
-          height: r.height,
-        },
-      };
+      const context = { awsRequestId: `golden-${++invokes}`, getRemainingTimeInMillis: () => 900_000 };
+      let answer: unknown;
+      try {
+        answer = await handler(event, context);
+      } catch (error) {
+        // a direct invoke's error, as the runtime would serialise it
+        const e = error as Error;
+        answer = { errorType: e.name, errorMessage: e.message };
+      }
+      return readAnswer(c, answer);
     },
     async close() {
-      for (const model of models.values()) {
-        const loaded = await model.catch(() => undefined);
-        if (loaded) await (await modules()).model.releaseModel(loaded);
-      }
+      // the handlers keep their sessions until the process ends, as a warm function does
+      handlers.clear();
+      if (mnt) await rm(mnt, { recursive: true, force: true });
     },
   };
 }
 
+function modelFolder(model: string, dirs: readonly string[]): string {
+  const found = dirs.map((d) => join(d, model)).find((d) => existsSync(join(d, "model_index.json")));
+  if (!found) throw new Error(`no model "${model}" (a folder with model_index.json) in ${dirs.join(" or ")}`);
+  return found;
+}
+
 interface RuntimeModules {
-  readonly model: typeof ModelModule;
+  readonly config: typeof ConfigModule;
+  readonly handler: typeof HandlerModule;
   readonly ort: typeof OrtModule;
-  readonly render: typeof RenderModule;
-  readonly request: typeof RequestModule;
 }
 
 async function importRuntime(dir: string): Promise<RuntimeModules> {
   return {
-    model: (await import(join(dir, "engine/model.ts"))) as typeof ModelModule,
+    config: (await import(join(dir, "config.ts"))) as typeof ConfigModule,
+    handler: (await import(join(dir, "handler.ts"))) as typeof HandlerModule,
     ort: (await import(join(dir, "engine/ort.ts"))) as typeof OrtModule,
-    render: (await import(join(dir, "render.ts"))) as typeof RenderModule,
-    request: (await import(join(dir, "request.ts"))) as typeof RequestModule,
   };
 }
 
@@ -150,6 +162,9 @@ export function emulatorTarget(options: EmulatorOptions = {}): Target {
       ortVersion: stagedOrtVersion(),
       threads: options.threads ?? null,
       platform: "linux-x64",
+      // the container runs on this machine's CPU
+      arch: process.arch,
+      isa: hostIsa(),
     },
     options.timeoutS ?? 300,
   );
@@ -166,7 +181,7 @@ export function awsTarget(options: AwsOptions): Target {
   const where = `${options.functionName}${options.region ? ` (${options.region})` : ""}`;
   return invokeTarget(
     { kind: "aws", functionName: options.functionName, region: options.region },
-    { target: "aws", where, ortVersion: null, threads: null, platform: "linux-x64" },
+    { target: "aws", where, ortVersion: null, threads: null, platform: "linux-x64", arch: "x64", isa: null },
     options.timeoutS ?? 900,
   );
 }
@@ -178,9 +193,20 @@ function invokeTarget(target: InvokeTarget, engine: EngineInfo, timeoutS: number
     async engine() {
       return engine;
     },
-    async run(_c, body) {
-      const invoked = await invoke(body, target, { timeoutS, dockerLogs: false });
-      return fromDirectAnswer(invoked.result);
+    async run(c, event) {
+      if (c.event === "direct") {
+        const invoked = await invoke(event as object, target, { timeoutS, dockerLogs: false });
+        return readAnswer(c, invoked.result);
+      }
+      // a function URL answer is not a direct-invoke result, which the invoke client insists on
+      const out = await lambdaClient(target).send(
+        new InvokeCommand({
+          FunctionName: target.kind === "aws" ? target.functionName : "function",
+          Payload: Buffer.from(JSON.stringify(event)),
+        }),
+        { abortSignal: AbortSignal.timeout(timeoutS * 1000) },
+      );
+      return readAnswer(c, JSON.parse(new TextDecoder().decode(out.Payload ?? new Uint8Array())));
     },
     async close() {},
   };
@@ -204,25 +230,38 @@ function describeFunctionError(answer: unknown): string {
   return `${String(e.errorType ?? "Error")}: ${String(e.errorMessage ?? JSON.stringify(answer))}`;
 }
 
-/** A direct invoke's JSON result, or the error object the runtime returns when the handler throws. */
-export function fromDirectAnswer(answer: unknown): RunResult {
+/** Answer fields that change on every invoke or are the image itself, left out of the contract. */
+const NOT_CONTRACT = new Set(["image_base64", "timings_ms", "request_id", "engine", "body", "server-timing"]);
+
+const contractOf = (record: Record<string, unknown>) =>
+  Object.fromEntries(
+    Object.entries(record)
+      .filter(([k, v]) => !NOT_CONTRACT.has(k) && v !== undefined)
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
+
+/**
+ * A direct invoke's JSON result (or the error object the runtime returns when the handler throws), or a
+ * function URL response carrying the image: the image and the contract the golden records.
+ */
+export function readAnswer(c: Pick<GoldenCase, "event">, answer: unknown): RunResult {
   const a = (answer ?? {}) as Record<string, unknown>;
   if (typeof a.errorType === "string" || typeof a.errorMessage === "string")
     throw new Error(describeFunctionError(a));
+  if (c.event === "function-url") {
+    if (a.statusCode !== 200 || typeof a.body !== "string")
+      throw new Error(`the function URL answer is ${String(a.statusCode)}: ${String(a.body).slice(0, 300)}`);
+    const headers = contractOf((a.headers ?? {}) as Record<string, unknown>);
+    return {
+      image: Buffer.from(a.body, a.isBase64Encoded ? "base64" : "utf8"),
+      contract: { statusCode: a.statusCode, isBase64Encoded: a.isBase64Encoded, headers },
+    };
+  }
   if (typeof a.image_base64 !== "string")
     throw new Error(`the answer has no image_base64 (fields: ${Object.keys(a).join(", ") || "none"})`);
   return {
-    png: Buffer.from(a.image_base64, "base64"),
-    resolved: {
-      model: String(a.model),
-      mode: String(a.mode),
-      scheduler: String(a.scheduler),
-      steps: Number(a.num_inference_steps),
-      guidance: Number(a.guidance_scale),
-      seed: Number(a.seed),
-      width: Number(a.width),
-      height: Number(a.height),
-    },
+    image: Buffer.from(a.image_base64, "base64"),
+    contract: contractOf(a),
     ...reportedEngine(a.engine),
   };
 }

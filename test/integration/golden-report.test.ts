@@ -69,8 +69,8 @@ test("JUnit XML has one failure, for the defaced case", async () => {
   expect(xml).toMatch(/<testcase classname="golden\.local" name="txt2img-lms" time="[\d.]+"\/>/);
 });
 
-test("the HTML report shows expected, actual and diff of the failing case in Chromium", async () => {
-  const browser = await chromium.launch({
+const launch = () =>
+  chromium.launch({
     executablePath: "/usr/bin/chromium",
     args: [
       "--headless",
@@ -83,13 +83,16 @@ test("the HTML report shows expected, actual and diff of the failing case in Chr
       "--disable-sync",
     ],
   });
+
+test("the HTML report shows expected, actual and diff of the failing case in Chromium", async () => {
+  const browser = await launch();
   try {
     const page = await browser.newPage();
     await page.goto(pathToFileURL(result.reports.html).href);
     await expect.poll(() => page.title()).toBe("golden FAIL — sd-lambda");
     const section = page.locator('section#txt2img-euler[data-outcome="pixel-diff"]');
     await expect.poll(() => section.count()).toBe(1);
-    expect(await section.locator(".why").textContent()).toMatch(/pixels differ .* over .*8 per 8x8 window/);
+    expect(await section.locator(".why").textContent()).toMatch(/pixels differ .* over .*2 per 8x8 window/);
     const sizes = await section.evaluate((el) =>
       ["expected", "actual", "diff"].map((kind) => {
         // tsconfig has no DOM lib: the image element's few fields this test reads
@@ -106,6 +109,45 @@ test("the HTML report shows expected, actual and diff of the failing case in Chr
       ["actual", 64, 64],
       ["diff", 64, 64],
     ]);
+  } finally {
+    await browser.close();
+  }
+});
+
+// The README's picture of the gate on the trained model: reports/golden-report-shapes.png (copied to
+// docs/images/ by hand when the goldens change).
+test("the report of tiny-shapes cases shows each prompt beside its picture, all byte-identical", async () => {
+  const only = ["shapes-pndm", "shapes-euler", "shapes-euler-a", "shapes-ddim", "shapes-dpmpp-2m"];
+  const target = localTarget({ threads: 2 });
+  const shapes = await runGate({
+    cases: await loadCases(join(ROOT, "fixtures/golden/cases.json")),
+    only,
+    target,
+    goldenDir: join(ROOT, "fixtures/golden"),
+    reportDir: join(scratch, "shapes-report"),
+    update: "none",
+    root: ROOT,
+  });
+  await target.close();
+  expect(shapes.cases.map((c) => [c.name, c.outcome.kind === "match" && c.outcome.tier])).toEqual(
+    only.map((n) => [n, "bytes"]),
+  );
+  const browser = await launch();
+  try {
+    const page = await browser.newPage({ viewport: { width: 760, height: 600 } });
+    await page.goto(pathToFileURL(shapes.reports.html).href);
+    await expect.poll(() => page.title()).toBe("golden PASS — sd-lambda");
+    const prompts = await page.locator("section .prompt").allTextContents();
+    expect(prompts).toEqual(
+      [
+        "a red circle on a white background",
+        "a blue square on a white background",
+        "a yellow triangle on a black background",
+        "a green square on a grey background",
+        "a red triangle on a grey background",
+      ].map((p) => `“${p}”`),
+    );
+    await page.screenshot({ path: join(ROOT, "reports/golden-report-shapes.png"), fullPage: true });
   } finally {
     await browser.close();
   }

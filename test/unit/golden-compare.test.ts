@@ -1,5 +1,6 @@
-// The golden gate's pure verdicts (harness/golden/compare.ts): scattered float noise passes, a dense blob
-// fails, sizes and engines that differ are named, and two differing runs are unstable. No I/O.
+// The golden gate's pure verdicts (harness/golden/compare.ts): on the golden's engine any byte differs,
+// on another engine scattered float noise passes and a dense blob or a shift fails; contracts and sizes
+// that differ are named, two differing runs are unstable; and the engine fingerprint. No I/O.
 import { describe, expect, test } from "vitest";
 import {
   checkStable,
@@ -10,6 +11,7 @@ import {
   judge,
   type RgbaImage,
 } from "../../harness/golden/compare.ts";
+import { fingerprintDiffs, isaPath } from "../../harness/golden/fingerprint.ts";
 
 /** A smooth deterministic gradient, like a generated image. */
 function image(width = 64, height = 64): RgbaImage {
@@ -41,66 +43,133 @@ function blob(x0: number, y0: number, side: number): [number, number][] {
   return out;
 }
 
-const engine = { ort_version: "1.30.0", scheduler: "lms", steps: 4, seed: 42 };
-const FIELDS = ["ort_version", "scheduler", "steps", "seed"];
+const contract = { content_type: "image/png", scheduler: "lms", num_inference_steps: 4, seed: 42 };
+const same = { fingerprintDiffs: [] };
+const otherCpu = { fingerprintDiffs: [{ field: "isa", expected: "avx512f", actual: "avx2-fma" }] };
+const golden = (img = image(), sha256 = "aaa") => ({ image: img, sha256, contract });
 
-describe("judge", () => {
-  test("identical images match with zero differing pixels", () => {
-    const { outcome } = judge({ image: image(), engine }, { image: image(), engine }, FIELDS);
+describe("judge: the bytes tier (same engine fingerprint)", () => {
+  test("the same sha256 is a byte-identical match", () => {
+    const { outcome } = judge(golden(), { ...golden(), ...same });
     expect(outcome).toEqual({
       kind: "match",
+      tier: "bytes",
       pixels: { count: 0, total: 4096, ratio: 0, densest: { x: 0, y: 0, size: 8, count: 0 }, exceeded: [] },
     });
-    expect(describeOutcome(outcome)).toBe("match (identical pixels)");
+    expect(describeOutcome(outcome)).toBe("match (byte-identical: same engine, same sha256)");
   });
 
-  test("scattered float noise (one pixel in 8 per row, far apart) passes", () => {
-    const points = scattered(16);
-    const noisy = withPixels(image(), points, [255, 0, 255]);
-    const { outcome } = judge({ image: image(), engine }, { image: noisy, engine }, FIELDS);
-    expect(outcome.kind).toBe("match");
-    if (outcome.kind !== "match") return;
-    expect(outcome.pixels.count).toBe(points.length);
-    expect(outcome.pixels.ratio).toBeLessThanOrEqual(DEFAULT_COMPARE_OPTIONS.maxDiffRatio);
-    expect(outcome.pixels.densest.count).toBeLessThanOrEqual(DEFAULT_COMPARE_OPTIONS.maxWindowDiff);
-  });
-
-  test("changes below pixelmatch's per-pixel threshold are not differences", () => {
+  test("one channel of one pixel moved by 1 level fails, with the pixel shown", () => {
     const base = image();
     const data = base.data.slice();
-    for (let i = 0; i < data.length; i += 4) data[i] = Math.min(255, (data[i] as number) + 1);
-    const { outcome } = judge({ image: base, engine }, { image: { ...base, data }, engine }, FIELDS);
-    expect(outcome.kind).toBe("match");
-  });
-
-  test("a dense 5x5 blob fails on the window check although it is within the whole-image budget", () => {
-    const changed = withPixels(image(), blob(20, 30, 5), [255, 0, 255]);
-    const { outcome, diff } = judge({ image: image(), engine }, { image: changed, engine }, FIELDS);
+    data[(10 * 64 + 20) * 4] = (data[(10 * 64 + 20) * 4] as number) + 1;
+    const { outcome, diff } = judge(golden(base), { ...golden({ ...base, data }, "bbb"), ...same });
     expect(outcome).toEqual({
-      kind: "pixel-diff",
+      kind: "bytes-diff",
       pixels: {
-        count: 25,
+        count: 1,
         total: 4096,
-        ratio: 25 / 4096,
-        densest: { x: 17, y: 27, size: 8, count: 25 },
-        exceeded: ["dense"],
+        ratio: 1 / 4096,
+        densest: { x: 13, y: 3, size: 8, count: 1 },
+        exceeded: ["budget", "dense"],
       },
+      withinTolerance: true,
     });
     expect(describeOutcome(outcome)).toBe(
-      "25 of 4096 pixels differ (0.61%), densest 8x8 window 25 at (17,27) — over 8 per 8x8 window",
+      "bytes differ on the golden's own engine (sha256 must match): 1 of 4096 pixels differ (0.024%), densest 8x8 window 1 at (13,3) — within the tolerance for other engines",
     );
     expect(diff?.width).toBe(64);
   });
 
-  test("widespread change fails both the budget and the window check", () => {
-    const changed = withPixels(image(), blob(0, 0, 32), [0, 0, 0]);
-    const { outcome } = judge({ image: image(), engine }, { image: changed, engine }, FIELDS);
+  test("other bytes with the same pixels say the encoding changed", () => {
+    const { outcome } = judge(golden(), { ...golden(image(), "bbb"), ...same });
+    expect(outcome.kind).toBe("bytes-diff");
+    expect(describeOutcome(outcome)).toBe(
+      "bytes differ on the golden's own engine (sha256 must match): no pixel changed (the encoding did) — within the tolerance for other engines",
+    );
+  });
+});
+
+describe("judge: the tolerance tier (another engine)", () => {
+  test("a few scattered 1-level differences pass, naming the fingerprint field that differs", () => {
+    const points: [number, number][] = [
+      [5, 5],
+      [40, 50],
+    ];
+    const base = image();
+    const data = base.data.slice();
+    for (const [x, y] of points) data[(y * 64 + x) * 4 + 1] = (data[(y * 64 + x) * 4 + 1] as number) + 1;
+    const { outcome } = judge(golden(base), { ...golden({ ...base, data }, "bbb"), ...otherCpu });
+    expect(outcome).toMatchObject({ kind: "match", tier: "tolerance", pixels: { count: 0 } });
+    expect(describeOutcome(outcome)).toBe(
+      'match within tolerance (isa "avx512f" → "avx2-fma"; identical pixels)',
+    );
+  });
+
+  test("three scattered clear differences pass: within 0.1% and 2 per window", () => {
+    const changed = withPixels(image(), scattered(40).slice(0, 3), [255, 0, 255]);
+    const { outcome } = judge(golden(), { ...golden(changed, "bbb"), ...otherCpu });
+    expect(outcome).toMatchObject({ kind: "match", tier: "tolerance", pixels: { count: 3 } });
+  });
+
+  test("a 3-level grey shift of the whole image fails the budget and the window", () => {
+    const base = image();
+    const data = base.data.slice();
+    for (let i = 0; i < data.length; i += 4)
+      for (let c = 0; c < 3; c++) data[i + c] = Math.min(255, (data[i + c] as number) + 3);
+    const { outcome } = judge(golden(base), { ...golden({ ...base, data }, "bbb"), ...otherCpu });
     expect(outcome.kind).toBe("pixel-diff");
     if (outcome.kind === "pixel-diff") expect(outcome.pixels.exceeded).toEqual(["budget", "dense"]);
   });
 
+  test("a 2x2 blob fails the window check while within the 0.1% budget", () => {
+    const changed = withPixels(image(), blob(20, 30, 2), [255, 0, 255]);
+    const { outcome } = judge(golden(), { ...golden(changed, "bbb"), ...otherCpu });
+    expect(outcome).toEqual({
+      kind: "pixel-diff",
+      fingerprint: otherCpu.fingerprintDiffs,
+      pixels: {
+        count: 4,
+        total: 4096,
+        ratio: 4 / 4096,
+        densest: { x: 14, y: 24, size: 8, count: 4 },
+        exceeded: ["dense"],
+      },
+    });
+    expect(describeOutcome(outcome)).toBe(
+      '4 of 4096 pixels differ (0.098%), densest 8x8 window 4 at (14,24) — over 2 per 8x8 window (tolerance tier: isa "avx512f" → "avx2-fma")',
+    );
+  });
+
+  test("a case's own tolerance replaces the calibrated one", () => {
+    const changed = withPixels(image(), blob(20, 30, 2), [255, 0, 255]);
+    const loose = { ...DEFAULT_COMPARE_OPTIONS, maxWindowDiff: 4 };
+    expect(judge(golden(), { ...golden(changed, "bbb"), ...otherCpu }, loose).outcome.kind).toBe("match");
+  });
+});
+
+describe("judge: contract, size, missing", () => {
+  test("a different answer is a contract outcome naming each field, even with identical bytes", () => {
+    const { outcome } = judge(golden(), {
+      ...golden(),
+      contract: { ...contract, content_type: "image/jpeg", num_inference_steps: 8 },
+      ...same,
+    });
+    expect(outcome).toMatchObject({
+      kind: "contract",
+      fields: [
+        { field: "content_type", expected: "image/png", actual: "image/jpeg" },
+        { field: "num_inference_steps", expected: 4, actual: 8 },
+      ],
+      pixels: { count: 0 },
+    });
+    expect(describeOutcome(outcome)).toBe(
+      'the answer differs from the golden\'s: content_type "image/png" → "image/jpeg", num_inference_steps 4 → 8; 0 of 4096 pixels differ (0.00%), densest 8x8 window 0 at (0,0)',
+    );
+  });
+
   test("a different size is a size mismatch, not a pixel count", () => {
-    const { outcome } = judge({ image: image(), engine }, { image: image(96, 64), engine }, FIELDS);
+    const { outcome } = judge(golden(), { ...golden(image(96, 64)), ...otherCpu });
     expect(outcome).toEqual({
       kind: "size-mismatch",
       expected: { width: 64, height: 64 },
@@ -109,27 +178,36 @@ describe("judge", () => {
     expect(describeOutcome(outcome)).toBe("size 96x64, golden is 64x64");
   });
 
-  test("a golden made by another engine is an engine mismatch naming each differing field", () => {
-    const { outcome } = judge(
-      { image: image(), engine: { ...engine, ort_version: "1.29.0", steps: 8 } },
-      { image: image(), engine },
-      FIELDS,
-    );
-    expect(outcome).toMatchObject({
-      kind: "engine-mismatch",
-      fields: [
-        { field: "ort_version", expected: "1.29.0", actual: "1.30.0" },
-        { field: "steps", expected: 8, actual: 4 },
-      ],
-      pixels: { count: 0 },
-    });
-    expect(describeOutcome(outcome)).toBe(
-      'golden made by another engine or request: ort_version "1.29.0" → "1.30.0", steps 8 → 4; 0 of 4096 pixels differ (0.00%), densest 8x8 window 0 at (0,0)',
-    );
+  test("no golden is a missing golden", () => {
+    expect(judge(undefined, { ...golden(), ...same }).outcome).toEqual({ kind: "missing-golden" });
+  });
+});
+
+describe("engine fingerprint", () => {
+  const flags = (f: string) => `processor\t: 0\nflags\t\t: fpu vme ${f}\n`;
+  test("MLAS's float32 kernel path from /proc/cpuinfo flags", () => {
+    expect(isaPath("x64", flags("sse4_2 avx avx2 fma avx512f avx512bw"))).toBe("avx512f");
+    expect(isaPath("x64", flags("sse4_2 avx avx2 fma avx_vnni"))).toBe("avx2-fma");
+    expect(isaPath("x64", flags("sse4_2 avx"))).toBe("avx");
+    expect(isaPath("x64", flags("sse4_2"))).toBe("sse");
+    expect(isaPath("arm64", undefined)).toBe("neon");
+    expect(isaPath("x64", undefined)).toBeNull();
   });
 
-  test("no golden is a missing golden", () => {
-    expect(judge(undefined, { image: image(), engine }, FIELDS).outcome).toEqual({ kind: "missing-golden" });
+  test("fields that differ, and unknown ones, keep a run off the bytes tier", () => {
+    const run = { ort_version: "1.30.0", threads: 2, arch: "x64", isa: "avx2-fma", pixelmatch: "7.2.0" };
+    expect(fingerprintDiffs(run, run)).toEqual([]);
+    expect(fingerprintDiffs({ ...run, threads: 1 }, run)).toEqual([{ field: "threads", golden: 1, run: 2 }]);
+    expect(fingerprintDiffs(run, { ...run, ort_version: null })).toEqual([
+      { field: "ort_version", golden: "1.30.0", run: null },
+    ]);
+    expect(fingerprintDiffs(undefined, run).map((d) => d.field)).toEqual([
+      "ort_version",
+      "threads",
+      "arch",
+      "isa",
+      "pixelmatch",
+    ]);
   });
 });
 
