@@ -3,7 +3,7 @@
  * --platform from the staged dependencies of the configured architecture, preflight on that image,
  * `cdk deploy` of deploy/app.ts, the model upload, and the golden gate against the deployed function.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LambdaClient } from "@aws-sdk/client-lambda";
@@ -11,7 +11,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { type DeployConfig, dockerPlatform, npmCpu } from "../../deploy/config.ts";
 import { stagedDepsDir } from "../../deploy/stack.ts";
 import { stageImageModel } from "../emulator/model-image.ts";
-import { dockerEnv, ROOT } from "../emulator/stack.ts";
+import { imageInputs, ROOT } from "../emulator/stack.ts";
 import { runPreflight } from "../preflight/index.ts";
 import { uploadModel } from "./models-upload.ts";
 import type { DeploySteps, StackOutputs } from "./pipeline.ts";
@@ -25,19 +25,8 @@ export function buildFunctionImage(
   say: (line: string) => void,
   options: { modelDir?: string } = {},
 ): { image: string; baseImage: string; env: NodeJS.ProcessEnv } {
-  const env = dockerEnv();
-  const run = (file: string, args: string[] = []) =>
-    execFileSync(file, args, {
-      cwd: ROOT,
-      env,
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "inherit"],
-    }).trim();
   const arch = config.function.architecture;
-  say("building the runtime (npm run build)");
-  run(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"]);
-  run(join(ROOT, "harness/emulator/stage-deps.sh"), [npmCpu(arch)]);
-  const baseImage = run(join(ROOT, "scripts/base-image.sh"));
+  const { env, baseImage } = imageInputs(say, [npmCpu(arch)]);
   const inImage = config.model.location === "image";
   if (inImage) {
     const name = config.model.name as string;

@@ -104,8 +104,15 @@ export interface Prepared {
   readonly notes: string[];
 }
 
-/** Everything before `compose up`: Docker, build, dependencies, base image, env file, image build. */
-export function prepare(settings: StackSettings, say: (line: string) => void): Prepared {
+/**
+ * What every function image is built from: Docker answering, the runtime built, the production
+ * dependencies staged (`stageArgs`: the CPU, x64 by default) and the base image. Shared by the emulator
+ * and `sd-lambda deploy`.
+ */
+export function imageInputs(
+  say: (line: string) => void,
+  stageArgs: string[] = [],
+): { env: NodeJS.ProcessEnv; baseImage: string } {
   const env = dockerEnv();
   const run = (file: string, args: string[] = []) =>
     execFileSync(file, args, {
@@ -116,8 +123,13 @@ export function prepare(settings: StackSettings, say: (line: string) => void): P
     }).trim();
   say("building the runtime (npm run build)");
   run(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"]);
-  run(join(ROOT, "harness/emulator/stage-deps.sh"));
-  const baseImage = run(join(ROOT, "scripts/base-image.sh"));
+  run(join(ROOT, "harness/emulator/stage-deps.sh"), stageArgs);
+  return { env, baseImage: run(join(ROOT, "scripts/base-image.sh")) };
+}
+
+/** Everything before `compose up`: the image inputs, the env files, the image build. */
+export function prepare(settings: StackSettings, say: (line: string) => void): Prepared {
+  const { env, baseImage } = imageInputs(say);
   const { compose: vars, functionEnv, notes } = emulatorFiles(settings, availableParallelism(), baseImage);
   if (vars.BUILD_TARGET === "model-in-image" && settings.sdModel) {
     say(`model location image: baking ${settings.sdModel} from ${settings.modelsDir} into the image`);
