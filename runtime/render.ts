@@ -34,6 +34,7 @@ export interface Plan {
   readonly guidance: number;
   readonly scheduler: SchedulerName;
   readonly mode: Mode;
+  /** img2img and inpainting only. */
   readonly strength: number | undefined;
   readonly outputFormat: OutputFormat;
   readonly init: InspectedImage | undefined;
@@ -46,23 +47,26 @@ export interface Plan {
   readonly defaults: Readonly<Record<string, Defaulted<number | string>>>;
 }
 
-export interface Rendered {
+/** The plan's decisions as rendered, with the image and what it cost. */
+export interface Rendered
+  extends Pick<
+    Plan,
+    | "seed"
+    | "width"
+    | "height"
+    | "steps"
+    | "guidance"
+    | "scheduler"
+    | "mode"
+    | "strength"
+    | "warnings"
+    | "defaults"
+  > {
   readonly bytes: Buffer;
   readonly contentType: string;
   readonly format: OutputFormat;
-  readonly seed: number;
-  readonly width: number;
-  readonly height: number;
-  readonly steps: number;
-  readonly guidance: number;
-  readonly scheduler: SchedulerName;
-  readonly mode: Mode;
-  /** img2img and inpainting only. */
-  readonly strength: number | undefined;
   readonly model: string;
   readonly timings: Timings & { encode: number };
-  readonly warnings: string[];
-  readonly defaults: Readonly<Record<string, Defaulted<number | string>>>;
   /** What computed it, so a golden or a bug report can name the engine. */
   readonly engine: { readonly onnxruntime: string; readonly threads: number };
 }
