@@ -2,27 +2,21 @@
 // bug. Limits are lowered for this file (SD_MAX_SIDE 512, SD_MAX_PIXELS 16384) so that a size over
 // them stays cheap to render on the code that did not check it.
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
+import { type InProcessHandler, importHandler } from "../helpers/handler.ts";
 import { avif, b64, badCrc, claimingSize, gif, jpeg, png, tiff, truncated } from "../helpers/images.ts";
 
 type HttpAnswer = { statusCode: number; headers: Record<string, string>; body: string };
-type Handler = (event: unknown, context: unknown) => Promise<unknown>;
-let handler: Handler;
+let handler: InProcessHandler;
 let requests = 0;
 const context = () => ({ awsRequestId: `reg-${++requests}`, getRemainingTimeInMillis: () => 300_000 });
 
 beforeAll(async () => {
-  // stubbed, so a worker that runs another file next does not inherit the lowered limits
-  for (const [name, value] of Object.entries({
-    MNT_DIR: new URL("../../fixtures", import.meta.url).pathname,
-    SD_MODEL: "tiny-sd",
-    SD_THREADS: "1",
+  handler = await importHandler({
     SD_MAX_SIDE: "512",
     SD_MAX_PIXELS: "16384",
     SD_DEFAULT_STEPS: "4",
     SD_DEFAULT_STRENGTH: "0.25",
-  }))
-    vi.stubEnv(name, value);
-  handler = (await import("../../runtime/handler.ts")).handler as Handler;
+  });
 });
 
 afterAll(() => {

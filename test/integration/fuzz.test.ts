@@ -9,6 +9,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { SdLambdaError } from "../../runtime/errors.ts";
+import { type InProcessHandler, importHandler } from "../helpers/handler.ts";
 import { avif, b64, badCrc, claimingSize, gif, jpeg, png, tiff, truncated, webp } from "../helpers/images.ts";
 import { seeded } from "../helpers/random.ts";
 
@@ -19,25 +20,18 @@ const MAX_LOG_LINE = 4000;
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
-type Handler = (event: unknown, context: unknown) => Promise<unknown>;
-let handler: Handler;
+let handler: InProcessHandler;
 let images: { good: string[]; bad: string[] };
 /** Slices from the middle of every image's base64: none may appear in a log line or an error. */
 let markers: string[];
 
 beforeAll(async () => {
-  // stubbed, so a worker that runs another file next does not inherit the lowered limits
-  for (const [name, value] of Object.entries({
-    MNT_DIR: new URL("../../fixtures", import.meta.url).pathname,
-    SD_MODEL: "tiny-sd",
-    SD_THREADS: "1",
+  handler = await importHandler({
     SD_MAX_SIDE: "128",
     SD_MAX_PIXELS: "16384",
     SD_MAX_STEPS: "4",
     SD_DEFAULT_STEPS: "2",
-  }))
-    vi.stubEnv(name, value);
-  handler = (await import("../../runtime/handler.ts")).handler as Handler;
+  });
   const p64 = await png(64, 64);
   images = {
     good: [p64, await png(16, 16, true), await jpeg(64, 64), await webp(32, 32)].map(b64),

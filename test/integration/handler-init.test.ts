@@ -2,29 +2,19 @@
 // SD_* values fail init with a ConfigError, a default of 0 is allowed, and provisioned concurrency
 // awaits the model load inside init (the environment is frozen right after it).
 import { afterEach, expect, test, vi } from "vitest";
+import { importHandler } from "../helpers/handler.ts";
 
-type Handler = (event: unknown, context: unknown) => Promise<Record<string, unknown>>;
 const context = { awsRequestId: "init-1", getRemainingTimeInMillis: () => 300_000 };
 
-async function importHandler(env: Record<string, string>): Promise<{ handler: Handler }> {
-  vi.resetModules();
-  const all = {
-    MNT_DIR: new URL("../../fixtures", import.meta.url).pathname,
-    SD_MODEL: "tiny-sd",
-    SD_THREADS: "1",
-    ...env,
-  };
-  for (const [k, v] of Object.entries(all)) vi.stubEnv(k, v);
-  return (await import("../../runtime/handler.ts")) as unknown as { handler: Handler };
-}
-
 afterEach(() => {
+  // each test's import is a fresh module instance: its init runs again with the next environment
+  vi.resetModules();
   vi.unstubAllEnvs();
   vi.restoreAllMocks();
 });
 
 test("SD_DEFAULT_GUIDANCE=0 (what distilled models want) starts, and renders without guidance", async () => {
-  const { handler } = await importHandler({ SD_DEFAULT_GUIDANCE: "0" });
+  const handler = await importHandler<Record<string, unknown>>({ SD_DEFAULT_GUIDANCE: "0" });
   const res = await handler({ prompt: "tree", num_inference_steps: 1, seed: 1 }, context);
   expect(res).toMatchObject({ guidance_scale: 0, num_inference_steps: 1 });
 });
