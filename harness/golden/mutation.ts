@@ -8,7 +8,11 @@
  * The gate runs with the goldens' own thread count, so its bytes tier judges; a case that fails there also
  * says whether the change would pass the tolerance tier (another engine), so one run gives both figures.
  *
- *   MUTATION_MODEL=tiny-shapes MUTATION_TESTS=survivors MUTATION_ONLY=name,… MUTATION_THREADS=2
+ *   MUTATION_MODEL=tiny-shapes,tiny-sd-inpaint MUTATION_TESTS=survivors MUTATION_ONLY=name,… MUTATION_THREADS=2
+ *
+ * The default models are the trained tiny-shapes (the figure the README states) and the 9-channel
+ * tiny-sd-inpaint, whose UNet reads the masked picture that no 4-channel model does; the summary gives the
+ * gate's kills per model as well as together.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -16,6 +20,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { ROOT } from "../emulator/stack.ts";
+import { loadCases } from "./cases.ts";
 
 const mutantSchema = z
   .object({
@@ -58,14 +63,18 @@ export function applyMutant(source: string, m: Mutant): string {
   return source.replace(m.find, () => m.replace);
 }
 
+/** The failing "case" of a gate that could not start: it counts against every model. */
+const NO_RESULT = "(no result)";
+
 interface GateVerdict {
   readonly killed: boolean;
   /** Killed even by the tolerance tier alone (as on another engine). */
   readonly killedByTolerance: boolean;
   readonly failing: string[];
+  readonly failingCases: string[];
 }
 
-function gate(runtimeDir: string, model: string, threads: string, reportDir: string): GateVerdict {
+function gate(runtimeDir: string, models: string[], threads: string, reportDir: string): GateVerdict {
   const run = spawnSync(
     process.execPath,
     [
@@ -78,8 +87,7 @@ function gate(runtimeDir: string, model: string, threads: string, reportDir: str
       runtimeDir,
       "--threads",
       threads,
-      "--model",
-      model,
+      ...models.flatMap((m) => ["--model", m]),
       "--report-dir",
       reportDir,
       "--json",
@@ -95,6 +103,7 @@ function gate(runtimeDir: string, model: string, threads: string, reportDir: str
       killed: true,
       killedByTolerance: true,
       failing: [`(no result: ${run.stderr.trim().split("\n").at(-1)})`],
+      failingCases: [NO_RESULT],
     };
   }
   const bad = result.cases.filter((c) => c.outcome.kind !== "match");
@@ -103,6 +112,7 @@ function gate(runtimeDir: string, model: string, threads: string, reportDir: str
     killed: bad.length > 0,
     killedByTolerance: bad.some((c) => !tolerated(c)),
     failing: bad.map((c) => `${c.name}:${c.outcome.kind}`),
+    failingCases: bad.map((c) => c.name),
   };
 }
 
@@ -147,8 +157,10 @@ function suites(repo: string): string[] {
   }
 }
 
-function main(): void {
-  const model = process.env.MUTATION_MODEL || "tiny-shapes";
+async function main(): Promise<void> {
+  const models = (process.env.MUTATION_MODEL || "tiny-shapes,tiny-sd-inpaint").split(",");
+  const cases = await loadCases(join(ROOT, "fixtures/golden/cases.json"));
+  const modelOf = new Map(cases.map((c) => [c.name, c.model]));
   const testsMode = process.env.MUTATION_TESTS || "survivors";
   const threads = process.env.MUTATION_THREADS || "2";
   const only = process.env.MUTATION_ONLY?.split(",");
@@ -157,7 +169,7 @@ function main(): void {
   const rows: Record<string, unknown>[] = [];
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(
-    `mutation: ${mutants.length} mutants; gate on ${model} cases (${threads} threads), suites: ${testsMode}`,
+    `mutation: ${mutants.length} mutants; gate on ${models.join(" + ")} cases (${threads} threads), suites: ${testsMode}`,
   );
   try {
     for (const m of mutants) {
@@ -169,7 +181,7 @@ function main(): void {
       writeFileSync(join(base, "package.json"), JSON.stringify({ type: "module" }));
       const file = join(base, m.file);
       writeFileSync(file, applyMutant(readFileSync(file, "utf8"), m));
-      const verdict = gate(runtime, model, threads, join(base, "report"));
+      const verdict = gate(runtime, models, threads, join(base, "report"));
       const runSuites = testsMode === "all" || (testsMode === "survivors" && !verdict.killed);
       const failedTests = runSuites ? suites(scratchRepo(base, m)) : null;
       rows.push({ ...m, gate: verdict, tests: failedTests });
@@ -193,15 +205,21 @@ function main(): void {
     (r) => (r.gate as GateVerdict).killed || ((r.tests as string[] | null)?.length ?? 0) > 0,
   ).length;
   const pct = (k: number) => `${k}/${n} (${((100 * k) / Math.max(1, n)).toFixed(0)} %)`;
+  const killedOn = (model: string) =>
+    rows.filter((r) =>
+      (r.gate as GateVerdict).failingCases.some((c) => c === NO_RESULT || modelOf.get(c) === model),
+    ).length;
+  if (models.length > 1)
+    say(`gate alone, per model: ${models.map((m) => `${m} ${pct(killedOn(m))}`).join("; ")}`);
   say(
     `gate alone: ${pct(gateKills)}; its tolerance tier alone: ${pct(toleranceKills)}; gate + ${testsMode === "none" ? "(suites not run)" : "suites"}: ${pct(anyKills)}`,
   );
   mkdirSync(join(ROOT, "reports"), { recursive: true });
   writeFileSync(
     join(ROOT, "reports/mutation.json"),
-    `${JSON.stringify({ model, testsMode, rows }, null, 2)}\n`,
+    `${JSON.stringify({ models, testsMode, rows }, null, 2)}\n`,
   );
   process.exitCode = anyKills === n ? 0 : 1;
 }
 
-if (import.meta.main) main();
+if (import.meta.main) await main();
