@@ -4,10 +4,12 @@
  * alternately (A, B, A, B …) on the same inputs; medians, the load average and both creation times are
  * printed as JSON. Also: `--variant preoptimized` saves the optimised graph to /tmp from A and opens it
  * with optimisation off as B, to see whether that shortens a cold start; `--variant fixed` opens as B a copy
- * in /tmp whose inputs have the request's static shapes (the weights file is linked, not copied).
+ * in /tmp whose inputs have the request's static shapes (the weights file is linked, not copied);
+ * `--variant other --other DIR` opens as B the same part of another folder (e.g. an int8-quantized copy) and
+ * also prints the largest difference between A's and B's outputs.
  *
  *   node harness/bench/ab-session.ts --model DIR --part unet|vae_decoder|text_encoder [--size 512] [--batch 2]
- *        [--pairs 3] [--threads N] --variant arena|spin-off|extended|basic|preoptimized
+ *        [--pairs 3] [--threads N] --variant arena|spin-off|extended|basic|preoptimized|fixed|other [--other DIR]
  */
 import { link, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
@@ -66,6 +68,19 @@ export async function staticCopy(path: string, axes: Readonly<Record<string, num
   return join(dir, "model.onnx");
 }
 
+function maxAbsDiff(a: Record<string, Tensor>, b: Record<string, Tensor>): { diff: number; scale: number } {
+  const name = Object.keys(a)[0] as string;
+  const x = a[name]?.data as Float32Array;
+  const y = b[name]?.data as Float32Array;
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < x.length; i++) {
+    diff = Math.max(diff, Math.abs((x[i] as number) - (y[i] as number)));
+    scale = Math.max(scale, Math.abs(x[i] as number));
+  }
+  return { diff, scale };
+}
+
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)] as number;
 
 async function main(): Promise<void> {
@@ -78,12 +93,18 @@ async function main(): Promise<void> {
       pairs: { type: "string", default: "3" },
       threads: { type: "string", default: String(availableParallelism()) },
       variant: { type: "string" },
+      other: { type: "string" },
     },
   });
   const variant = values.variant ?? "";
-  if (!values.model || !(variant in VARIANTS || variant === "preoptimized" || variant === "fixed"))
+  const special = ["preoptimized", "fixed", "other"];
+  if (
+    !values.model ||
+    !(variant in VARIANTS || special.includes(variant)) ||
+    (variant === "other") !== !!values.other
+  )
     throw new Error(
-      `usage: --model DIR --variant ${[...Object.keys(VARIANTS), "preoptimized", "fixed"].join("|")}`,
+      `usage: --model DIR --variant ${[...Object.keys(VARIANTS), ...special].join("|")} (other: with --other DIR)`,
     );
   const threads = Number(values.threads);
   const size = Number(values.size);
@@ -108,14 +129,16 @@ async function main(): Promise<void> {
   const [b, createB] = await timed(() =>
     variant === "preoptimized"
       ? OnnxSession.open(saved, { threads, tuning: { optimizationLevel: "disabled" } })
-      : OnnxSession.open(fixed ?? path, { threads, tuning: VARIANTS[variant] ?? {} }),
+      : values.other
+        ? OnnxSession.open(join(values.other, values.part as string, "model.onnx"), { threads })
+        : OnnxSession.open(fixed ?? path, { threads, tuning: VARIANTS[variant] ?? {} }),
   );
   const feeds = feedsFor(a, axes);
   const runsA: number[] = [];
   const runsB: number[] = [];
   // warm-up both (first-run allocations), then alternate
-  await a.run(feeds);
-  await b.run(feeds);
+  const outA = await a.run(feeds);
+  const outB = await b.run(feeds);
   for (let i = 0; i < Number(values.pairs); i++) {
     runsA.push((await timed(() => a.run(feeds)))[1]);
     runsB.push((await timed(() => b.run(feeds)))[1]);
@@ -137,6 +160,8 @@ async function main(): Promise<void> {
     medianMs: { a: Math.round(median(runsA)), b: Math.round(median(runsB)) },
     /** >1: the variant is faster. */
     speedup: median(runsA) / median(runsB),
+    /** The largest |A − B| over the first output, and A's largest |value| for scale. */
+    maxAbsDiff: maxAbsDiff(outA, outB),
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     loadAverage: load.map((l) => Math.round(l * 10) / 10),
   };

@@ -18,22 +18,22 @@ const summary = (label: string, rows: Looked[]) =>
   }/${rows.length}, mean distance ${mean(rows.map((r) => r.distance)).toFixed(1)}`;
 const other = (p: GridPrompt) => (p.background === "black" ? "white" : "black");
 for (const seed of [1, 2]) {
-  const g75 = await lookAtGrid(render, palette, { guidance: 7.5, seed });
-  process.stdout.write(`${summary(`seed ${seed}, guidance 7.5`, g75)}\n`);
-  for (const r of g75)
-    process.stdout.write(
-      `   ${r.prompt.padEnd(40)} saw ${r.seen.shape} on ${r.seen.background} (${r.seen.shapePixels} px)\n`,
-    );
-  process.stdout.write(
-    `${summary(`seed ${seed}, guidance 1`, await lookAtGrid(render, palette, { guidance: 1, seed }))}\n`,
-  );
-  const self = await lookAtGrid(render, palette, { guidance: 7.5, seed, negative: (p) => p.prompt });
-  process.stdout.write(`${summary(`seed ${seed}, 7.5, negative = the prompt`, self)}\n`);
+  for (const guidance of [1, 3, 7.5]) {
+    const rows = await lookAtGrid(render, palette, { guidance, seed });
+    process.stdout.write(`${summary(`seed ${seed}, guidance ${guidance}`, rows)}\n`);
+    for (const r of rows)
+      process.stdout.write(
+        `   ${r.prompt.padEnd(40)} saw ${r.seen.shape} on ${r.seen.background} (${r.seen.shapePixels} px)\n`,
+      );
+  }
+  // the model's own guidance (its sd-lambda.json) with negative prompts
+  const self = await lookAtGrid(render, palette, { guidance: 3, seed, negative: (p) => p.prompt });
+  process.stdout.write(`${summary(`seed ${seed}, 3, negative = the prompt`, self)}\n`);
   const away = await lookAtGrid(render, palette, {
-    guidance: 7.5,
+    guidance: 3,
     seed,
     negative: (p) => `a ${p.colour} ${p.shape} on a ${other(p)} background`,
   });
-  process.stdout.write(`${summary(`seed ${seed}, 7.5, negative = other background`, away)}\n`);
+  process.stdout.write(`${summary(`seed ${seed}, 3, negative = other background`, away)}\n`);
 }
 await target.close();
