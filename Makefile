@@ -17,7 +17,7 @@ help:
 	@echo "make deploy    deploy sd-lambda.config.ts's stack to AWS (REGION=…; see README Deploy)"
 	@echo "make fixtures  regenerate fixtures/models and fixtures/reference with diffusers (Python, not in CI)"
 	@echo "make families  regenerate fixtures/families (one tiny pipeline per model family + diffusers references)"
-	@echo "make train-shapes  train fixtures/families/tiny-shapes on drawn shapes (Python, ~20-40 min on 2 busy cores)"
+	@echo "make train-shapes  train fixtures/families/tiny-shapes on drawn shapes (Python, ~25 min on 2 cores)"
 	@echo "make calibrate-golden  measure golden variation across threads/targets/CPUs (CALIBRATE_ARGS=--emulator --against-commit SHA)"
 	@echo "make mutation  apply fixtures/mutation/mutants.json one at a time; print what kills each (not in make test)"
 	@echo "make bench-model [BENCH_MODEL=sd15|sd-turbo|lcm|taesd|all]  full-size random-weight ONNX models in .cache/models/ (Python, ~4 GB each)"

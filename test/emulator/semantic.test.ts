@@ -1,9 +1,9 @@
 // What the trained tiny-shapes model draws, through the function image under the real RIE: over every
 // shape colour on every background the picture's shape and background colours (harness/golden/semantic.ts,
-// a deterministic function of the pixels) match the prompt well above chance; guidance 7.5 follows the prompt
-// more closely than guidance 1; and the negative prompt does what the README says: it replaces the empty
-// unconditional prompt, so the prompt as its own negative gives the unguided picture, and naming the other
-// background pushes the picture's background away from it. These catch text-conditioning and guidance bugs
+// a deterministic function of the pixels) match the prompt; guidance measurably changes the picture (the
+// model's own 3 a little, SD's 7.5 far past the palette); and the negative prompt does what the README
+// says: it replaces the empty unconditional prompt, so the prompt as its own negative gives the unguided
+// picture, and naming the other background pushes the picture's background away from it. These catch text-conditioning and guidance bugs
 // a golden of coloured noise cannot. Numbers: `node harness/golden/measure-semantic.ts`.
 
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import { ROOT } from "../../harness/emulator/stack.ts";
 import { emulatorTarget, type GoldenCase, type Target } from "../../harness/golden/index.ts";
 import {
   type GridPrompt,
+  type Looked,
   lookAtGrid,
   mean,
   type Render,
@@ -37,36 +38,37 @@ afterAll(async () => {
   await container?.stop();
 });
 
-// Measured on this model (seed 1, PNDM 20 steps): shape colour right for 5 of 12 prompts and background
-// for 6 of 12 at guidance 7.5 (chance: 3 and 4), 4 and 4 at guidance 1; mean distance from the prompt 267
-// against 308; the other background as negative: backgrounds right for 11 of 12.
+// Measured on this model (`node harness/golden/measure-semantic.ts`, PNDM 20 steps, 12 prompts), seeds 1 / 2:
+// guidance 1 (the conditional branch alone): shape colour 12 / 12, background 12 / 12, mean distance from
+// the prompt's colours 27.6 / 27.7; guidance 3 (the model's own default, its sd-lambda.json): 11 / 11 shapes,
+// 12 / 12 backgrounds, 40.3 / 39.4; guidance 7.5 (SD's usual): 6 / 8 shapes, 9 / 10 backgrounds, 196.7 / 156.1.
+// The limits below leave one picture of margin for another CPU's last-bit differences.
 describe("tiny-shapes draws its prompt", () => {
-  test("the grid: shape and background colours match the prompt well above chance", async () => {
-    const rows = await lookAtGrid(render, palette, { guidance: 7.5, seed: 1 });
-    expect(rows.filter((r) => r.seen.shape === r.colour).length).toBeGreaterThanOrEqual(5);
-    expect(rows.filter((r) => r.seen.background === r.background).length).toBeGreaterThanOrEqual(6);
-    // yellow shapes are the model's surest colour
-    expect(rows.filter((r) => r.colour === "yellow").map((r) => r.seen.shape)).toEqual([
-      "yellow",
-      "yellow",
-      "yellow",
-    ]);
+  const right = (rows: Looked[]) => ({
+    shapes: rows.filter((r) => r.seen.shape === r.colour).length,
+    backgrounds: rows.filter((r) => r.seen.background === r.background).length,
   });
 
-  test("guidance 7.5 follows the prompt more closely than guidance 1", async () => {
-    const guided = await lookAtGrid(render, palette, { guidance: 7.5, seed: 1 });
-    const unguided = await lookAtGrid(render, palette, { guidance: 1, seed: 1 });
-    const right = (rows: typeof guided) =>
-      rows.filter((r) => r.seen.shape === r.colour).length +
-      rows.filter((r) => r.seen.background === r.background).length;
-    expect(right(guided)).toBeGreaterThan(right(unguided));
-    expect(mean(guided.map((r) => r.distance))).toBeLessThan(0.9 * mean(unguided.map((r) => r.distance)));
+  test("the grid: shape and background colours match the prompt, unguided and at the model's guidance 3", async () => {
+    for (const guidance of [1, 3]) {
+      const got = right(await lookAtGrid(render, palette, { guidance, seed: 1 }));
+      expect(got.shapes, `guidance ${guidance}`).toBeGreaterThanOrEqual(10);
+      expect(got.backgrounds, `guidance ${guidance}`).toBeGreaterThanOrEqual(11);
+    }
+  });
+
+  test("guidance measurably changes the picture: 7.5 pushes the colours far past the palette, 3 a little", async () => {
+    const distance = async (guidance: number) =>
+      mean((await lookAtGrid(render, palette, { guidance, seed: 1 })).map((r) => r.distance));
+    const [d1, d3, d75] = [await distance(1), await distance(3), await distance(7.5)];
+    expect(d3).toBeGreaterThan(d1);
+    expect(d75).toBeGreaterThan(2 * d3);
   });
 
   test("the prompt as its own negative gives the unguided picture", async () => {
     const prompt = "a red circle on a white background";
     const body = { prompt, seed: 1, num_inference_steps: 20, scheduler: "pndm" };
-    const self = await render({ ...body, guidance_scale: 7.5, negative_prompt: prompt });
+    const self = await render({ ...body, guidance_scale: 3, negative_prompt: prompt });
     const unguided = await render({ ...body, guidance_scale: 1 });
     const sharp = (await import("sharp")).default;
     const a = await sharp(self).raw().toBuffer();
@@ -78,9 +80,9 @@ describe("tiny-shapes draws its prompt", () => {
 
   test("naming the other background as the negative pushes the background away from it", async () => {
     const other = (p: GridPrompt) => (p.background === "black" ? "white" : "black");
-    const plain = await lookAtGrid(render, palette, { guidance: 7.5, seed: 1 });
+    const plain = await lookAtGrid(render, palette, { guidance: 3, seed: 1 });
     const away = await lookAtGrid(render, palette, {
-      guidance: 7.5,
+      guidance: 3,
       seed: 1,
       negative: (p) => `a ${p.colour} ${p.shape} on a ${other(p)} background`,
     });
@@ -93,8 +95,6 @@ describe("tiny-shapes draws its prompt", () => {
         }),
       );
     expect(fromOther(away)).toBeGreaterThan(fromOther(plain));
-    const rightBackgrounds = (rows: typeof plain) =>
-      rows.filter((r) => r.seen.background === r.background).length;
-    expect(rightBackgrounds(away)).toBeGreaterThan(rightBackgrounds(plain));
+    expect(right(away).backgrounds).toBeGreaterThanOrEqual(right(plain).backgrounds);
   });
 });
