@@ -13,6 +13,7 @@ import {
   type SchedulerConfig,
   type SchedulerName,
 } from "../../runtime/engine/schedulers/index.ts";
+import { boundaryScalings } from "../../runtime/engine/schedulers/lcm.ts";
 
 interface AddNoiseProbe {
   t: number;
@@ -157,6 +158,22 @@ describe(`schedulers match diffusers ${fixture.diffusers}`, () => {
     const rows = [...worst].map(([name, err]) => `${name}: ${err.toExponential(2)}`);
     console.log(`max abs error vs diffusers: ${rows.join(", ")}`);
   });
+});
+
+// LCM's boundary condition at small timesteps, where it matters (at SD's own timesteps c_skip < 1e-5 and
+// the replays above cannot tell SIGMA_DATA 0.5 from 0.25). Expected values from diffusers 0.42.1:
+// `LCMScheduler().get_scalings_for_boundary_condition_discrete(t)` for t = 0, 1, 19 (timestep_scaling 10).
+test("LCM boundary scalings match diffusers' at t = 0, 1 and 19", () => {
+  const diffusers: [number, [number, number]][] = [
+    [0, [1, 0]],
+    [1, [0.0024937655860349127, 0.9987523388778445]],
+    [19, [6.92515979806234e-6, 0.9999965374141062]],
+  ];
+  for (const [t, [skip, out]] of diffusers) {
+    const [cSkip, cOut] = boundaryScalings(t, 10);
+    expect(Math.abs(cSkip - skip), `c_skip at t=${t}`).toBeLessThanOrEqual(1e-6 * Math.max(1, skip) + 1e-12);
+    expect(Math.abs(cOut - out), `c_out at t=${t}`).toBeLessThanOrEqual(1e-6);
+  }
 });
 
 describe("config handling", () => {

@@ -11,6 +11,17 @@ import type { Scheduler, SchedulerConfig } from "./types.ts";
 
 const SIGMA_DATA = 0.5;
 
+/**
+ * get_scalings_for_boundary_condition_discrete as float32 tensor ops (0.25 / x is reciprocal * 0.25):
+ * [c_skip, c_out] for timestep t. At SD's timesteps (≥ 19 for 50 original steps) c_skip is below 1e-5, so
+ * only a direct test sees a wrong SIGMA_DATA (test/unit/schedulers.test.ts).
+ */
+export function boundaryScalings(t: number, timestepScaling: number): [number, number] {
+  const scaled = f32(f32(t) * timestepScaling);
+  const scaled2 = f32(f32(scaled * scaled) + SIGMA_DATA ** 2);
+  return [f32(f32(1 / scaled2) * SIGMA_DATA ** 2), f32(scaled / f32(Math.sqrt(scaled2)))];
+}
+
 function lcmTimesteps(train: number, originalSteps: number, steps: number): number[] {
   if (originalSteps > train) {
     throw new RangeError(
@@ -44,11 +55,7 @@ export function createLcm(config: SchedulerConfig, steps: number): Scheduler {
     timesteps,
     step({ modelOutput, sample, noise, shape, index, stepIndex: si }) {
       const t = timesteps[index] as number;
-      // get_scalings_for_boundary_condition_discrete, as float32 tensor ops (0.25 / x is reciprocal * 0.25)
-      const scaled = f32(f32(t) * scaling);
-      const scaled2 = f32(f32(scaled * scaled) + SIGMA_DATA ** 2);
-      const cSkip = f32(f32(1 / scaled2) * SIGMA_DATA ** 2);
-      const cOut = f32(scaled / f32(Math.sqrt(scaled2)));
+      const [cSkip, cOut] = boundaryScalings(t, scaling);
       const x0 = clip(predictOriginal(prediction, alphaAt(acp, t), modelOutput, sample));
       const denoised = x0.map((v, i) => f32(f32(cOut * v) + f32(cSkip * (sample[i] as number))));
       if (si === steps - 1) return denoised;
