@@ -10,6 +10,7 @@ import { resultJson } from "../../runtime/events.ts";
 import { render } from "../../runtime/render.ts";
 import { DEFAULT_LIMITS, parseRequest } from "../../runtime/request.ts";
 import { runCli } from "../helpers/cli.ts";
+import { caseParams, type ReferenceCase } from "../helpers/reference-case.ts";
 
 const FIXTURES = new URL("../../fixtures/", import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), "sd-families-"));
@@ -29,19 +30,10 @@ describe("Hub layout", () => {
     const dir = join(work, "tiny-sd-hub");
     cpSync(join(FIXTURES, "models/tiny-sd"), dir, { recursive: true });
     rmSync(join(dir, "tokenizer/tokenizer.json"));
-    const c = JSON.parse(
+    const c: ReferenceCase = JSON.parse(
       readFileSync(join(FIXTURES, "reference/cases/txt2img_pndm_negative_prompt/case.json"), "utf8"),
     );
-    const params = {
-      prompt: c.prompt,
-      negativePrompt: c.negative_prompt,
-      seed: c.seed,
-      steps: c.num_inference_steps,
-      guidance: c.guidance_scale,
-      width: c.width,
-      height: c.height,
-      scheduler: c.scheduler,
-    };
+    const params = caseParams(c);
     const hub = await generate(await load(dir), params);
     const json = await generate(await load(join(FIXTURES, "models/tiny-sd")), params);
     expect(hub.tokenIds).toEqual(c.token_ids);

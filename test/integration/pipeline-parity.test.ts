@@ -7,7 +7,8 @@ import { afterAll, describe, expect, test } from "vitest";
 import { decodeImage } from "../../runtime/engine/image.ts";
 import { loadModel, type Model, releaseModel } from "../../runtime/engine/model.ts";
 import { generate } from "../../runtime/engine/pipeline.ts";
-import type { SchedulerConfig, SchedulerName } from "../../runtime/engine/schedulers/types.ts";
+import type { SchedulerConfig } from "../../runtime/engine/schedulers/types.ts";
+import { caseParams, type ReferenceCase } from "../helpers/reference-case.ts";
 
 const FIXTURES = new URL("../../fixtures/", import.meta.url);
 const REFERENCE = new URL("../../fixtures/reference/", import.meta.url);
@@ -15,21 +16,7 @@ const FAMILY_REFERENCE = new URL("../../fixtures/families/reference/", import.me
 const LATENT_TOLERANCE = 1e-3;
 const PIXEL_SHARE = 0.999;
 
-interface Case {
-  name: string;
-  pipeline: "txt2img" | "img2img" | "inpaint";
-  scheduler: SchedulerName;
-  prompt: string;
-  negative_prompt: string | null;
-  seed: number;
-  num_inference_steps: number;
-  guidance_scale: number;
-  width: number;
-  height: number;
-  strength: number | null;
-  init_image: string | null;
-  mask: string | null;
-  token_ids: { cond: number[]; uncond: number[] | null };
+interface Case extends ReferenceCase {
   timesteps: number[];
   latent_shape: number[];
   step_count: number;
@@ -141,19 +128,7 @@ describe("engine parity with diffusers", () => {
       const steps: Float32Array[] = [];
       const result = await generate(
         model,
-        {
-          prompt: c.prompt,
-          negativePrompt: c.negative_prompt ?? undefined,
-          seed: c.seed,
-          steps: c.num_inference_steps,
-          guidance: c.guidance_scale,
-          width: c.width,
-          height: c.height,
-          scheduler: c.scheduler,
-          initImage: await input(c.init_image),
-          mask: await input(c.mask),
-          strength: c.strength ?? undefined,
-        },
+        { ...caseParams(c), initImage: await input(c.init_image), mask: await input(c.mask) },
         { onStep: (s) => steps.push(s.latents.slice()) },
       );
       expect(result.tokenIds).toEqual(c.token_ids);
