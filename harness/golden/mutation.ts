@@ -63,15 +63,19 @@ export function applyMutant(source: string, m: Mutant): string {
   return source.replace(m.find, () => m.replace);
 }
 
-/** The failing "case" of a gate that could not start: it counts against every model. */
-const NO_RESULT = "(no result)";
+/** A case the gate failed and how; `case` is null when the gate could not start (it counts for every model). */
+interface Failure {
+  readonly case: string | null;
+  readonly kind: string;
+}
+
+const describeFailure = (f: Failure) => (f.case === null ? `(no result: ${f.kind})` : `${f.case}:${f.kind}`);
 
 interface GateVerdict {
   readonly killed: boolean;
   /** Killed even by the tolerance tier alone (as on another engine). */
   readonly killedByTolerance: boolean;
-  readonly failing: string[];
-  readonly failingCases: string[];
+  readonly failing: Failure[];
 }
 
 function gate(runtimeDir: string, models: string[], threads: string, reportDir: string): GateVerdict {
@@ -102,8 +106,7 @@ function gate(runtimeDir: string, models: string[], threads: string, reportDir: 
     return {
       killed: true,
       killedByTolerance: true,
-      failing: [`(no result: ${run.stderr.trim().split("\n").at(-1)})`],
-      failingCases: [NO_RESULT],
+      failing: [{ case: null, kind: run.stderr.trim().split("\n").at(-1) ?? "" }],
     };
   }
   const bad = result.cases.filter((c) => c.outcome.kind !== "match");
@@ -111,8 +114,7 @@ function gate(runtimeDir: string, models: string[], threads: string, reportDir: 
   return {
     killed: bad.length > 0,
     killedByTolerance: bad.some((c) => !tolerated(c)),
-    failing: bad.map((c) => `${c.name}:${c.outcome.kind}`),
-    failingCases: bad.map((c) => c.name),
+    failing: bad.map((c) => ({ case: c.name, kind: c.outcome.kind })),
   };
 }
 
@@ -187,7 +189,7 @@ async function main(): Promise<void> {
       rows.push({ ...m, gate: verdict, tests: failedTests });
       const by = [
         verdict.killed
-          ? `gate (${verdict.killedByTolerance ? "tolerance tier too" : "bytes tier only"}: ${verdict.failing.slice(0, 3).join(", ")}${verdict.failing.length > 3 ? ", …" : ""})`
+          ? `gate (${verdict.killedByTolerance ? "tolerance tier too" : "bytes tier only"}: ${verdict.failing.slice(0, 3).map(describeFailure).join(", ")}${verdict.failing.length > 3 ? ", …" : ""})`
           : "",
         failedTests && failedTests.length > 0 ? `tests (${failedTests.slice(0, 3).join(", ")})` : "",
       ].filter(Boolean);
@@ -207,7 +209,7 @@ async function main(): Promise<void> {
   const pct = (k: number) => `${k}/${n} (${((100 * k) / Math.max(1, n)).toFixed(0)} %)`;
   const killedOn = (model: string) =>
     rows.filter((r) =>
-      (r.gate as GateVerdict).failingCases.some((c) => c === NO_RESULT || modelOf.get(c) === model),
+      (r.gate as GateVerdict).failing.some((f) => f.case === null || modelOf.get(f.case) === model),
     ).length;
   if (models.length > 1)
     say(`gate alone, per model: ${models.map((m) => `${m} ${pct(killedOn(m))}`).join("; ")}`);
