@@ -44,6 +44,13 @@ afterAll(async () => {
 // 12 / 12 backgrounds, 40.3 / 39.4; guidance 7.5 (SD's usual): 6 / 8 shapes, 9 / 10 backgrounds, 196.7 / 156.1.
 // The limits below leave one picture of margin for another CPU's last-bit differences.
 describe("tiny-shapes draws its prompt", () => {
+  // the plain grid at one guidance, seed 1, rendered once and shared by the tests that look at it
+  const plainGrids = new Map<number, Promise<Looked[]>>();
+  const plainGrid = (guidance: number) => {
+    if (!plainGrids.has(guidance))
+      plainGrids.set(guidance, lookAtGrid(render, palette, { guidance, seed: 1 }));
+    return plainGrids.get(guidance) as Promise<Looked[]>;
+  };
   const right = (rows: Looked[]) => ({
     shapes: rows.filter((r) => r.seen.shape === r.colour).length,
     backgrounds: rows.filter((r) => r.seen.background === r.background).length,
@@ -51,15 +58,14 @@ describe("tiny-shapes draws its prompt", () => {
 
   test("the grid: shape and background colours match the prompt, unguided and at the model's guidance 3", async () => {
     for (const guidance of [1, 3]) {
-      const got = right(await lookAtGrid(render, palette, { guidance, seed: 1 }));
+      const got = right(await plainGrid(guidance));
       expect(got.shapes, `guidance ${guidance}`).toBeGreaterThanOrEqual(10);
       expect(got.backgrounds, `guidance ${guidance}`).toBeGreaterThanOrEqual(11);
     }
   });
 
   test("guidance measurably changes the picture: 7.5 pushes the colours far past the palette, 3 a little", async () => {
-    const distance = async (guidance: number) =>
-      mean((await lookAtGrid(render, palette, { guidance, seed: 1 })).map((r) => r.distance));
+    const distance = async (guidance: number) => mean((await plainGrid(guidance)).map((r) => r.distance));
     const [d1, d3, d75] = [await distance(1), await distance(3), await distance(7.5)];
     expect(d3).toBeGreaterThan(d1);
     expect(d75).toBeGreaterThan(2 * d3);
@@ -80,7 +86,7 @@ describe("tiny-shapes draws its prompt", () => {
 
   test("naming the other background as the negative pushes the background away from it", async () => {
     const other = (p: GridPrompt) => (p.background === "black" ? "white" : "black");
-    const plain = await lookAtGrid(render, palette, { guidance: 3, seed: 1 });
+    const plain = await plainGrid(3);
     const away = await lookAtGrid(render, palette, {
       guidance: 3,
       seed: 1,
