@@ -3,6 +3,7 @@
  * threads the vCPUs allow, the request limits, and Lambda's payload limit.
  */
 import { availableParallelism } from "node:os";
+import type { GraphMode } from "./engine/model.ts";
 import { ConfigError } from "./errors.ts";
 import { type Limits, limitsFromEnv } from "./request.ts";
 
@@ -15,6 +16,8 @@ export interface RuntimeConfig {
   readonly mntDir: string;
   readonly modelName: string | undefined;
   readonly threads: number;
+  /** SD_OPTIMIZED_GRAPHS: use saved optimised graphs made for this host (default), save them, or not. */
+  readonly graphs: GraphMode;
   readonly limits: Limits;
   /** Lambda's synchronous payload limit, applied to request bodies and responses alike. */
   readonly maxPayloadBytes: number;
@@ -40,10 +43,23 @@ export function runtimeConfig(
     mntDir: env.MNT_DIR || "/mnt/fs",
     modelName: env.SD_MODEL || undefined,
     threads,
+    graphs: graphMode(env.SD_OPTIMIZED_GRAPHS),
     limits: limitsFromEnv(env),
     maxPayloadBytes: MAX_PAYLOAD_BYTES,
     awaitLoadInInit: env.AWS_LAMBDA_INITIALIZATION_TYPE === "provisioned-concurrency",
   };
+}
+
+const GRAPH_MODES: readonly GraphMode[] = ["use", "save", "off"];
+
+function graphMode(raw: string | undefined): GraphMode {
+  if (raw === undefined || raw === "") return "use";
+  if ((GRAPH_MODES as readonly string[]).includes(raw)) return raw as GraphMode;
+  throw new ConfigError(
+    "SD_OPTIMIZED_GRAPHS",
+    raw,
+    `one of ${GRAPH_MODES.join(", ")} (unset: use; save writes a graph optimised for the host into the model folder when it has none)`,
+  );
 }
 
 function explicitThreads(raw: string): number {

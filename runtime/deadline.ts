@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Model } from "./engine/model.ts";
+import { OPTIMIZED_DIR } from "./engine/optimized-graph.ts";
 import type { GenerateHooks, StepInfo } from "./engine/pipeline.ts";
 import { DeadlineError } from "./errors.ts";
 
@@ -212,7 +213,10 @@ export class Deadline {
   }
 }
 
-/** Sum of the file sizes under a folder (a model part's .onnx and external data). */
+/**
+ * Sum of the file sizes under a folder (a model part's .onnx and external data), leaving out saved
+ * optimised graphs (`optimized/`, each a copy of its part's weights for one kind of host) below the root.
+ */
 export async function folderBytes(dir: string): Promise<number> {
   let total = 0;
   const pending = [dir];
@@ -220,8 +224,9 @@ export async function folderBytes(dir: string): Promise<number> {
     const entries = await readdir(d, { withFileTypes: true }).catch(() => []);
     for (const e of entries) {
       const path = join(d, e.name);
-      if (e.isDirectory()) pending.push(path);
-      else
+      if (e.isDirectory()) {
+        if (e.name !== OPTIMIZED_DIR) pending.push(path);
+      } else
         total += await stat(path).then(
           (s) => s.size,
           () => 0,

@@ -57,7 +57,7 @@ export function createHandler(
           void folderBytes(dir).then((bytes) => {
             watch.folderBytes = bytes;
           });
-          return loadModel(dir, { threads: config.threads });
+          return loadModel(dir, { threads: config.threads, graphs: config.graphs });
         })
         .then((m) => {
           log({
@@ -65,6 +65,8 @@ export function createHandler(
             model: m.name,
             family: m.family.name,
             threads: m.threads,
+            optimized_graphs: m.optimizedParts,
+            ...(m.notes.length > 0 ? { notes: m.notes } : {}),
             load_ms: Math.round(performance.now() - started),
           });
           return m;

@@ -48,6 +48,8 @@ export interface BenchResult {
     readonly initMs?: number;
     /** Creating the model's sessions (emulator, aws: the function's model_loaded log line). */
     readonly modelLoadMs?: number;
+    /** The parts opened from graphs saved for the host (`sd-lambda models optimize`). */
+    readonly optimizedParts?: readonly string[];
   } | null;
   /** Emulator: the sandbox the function ran in. */
   readonly sandbox?: { readonly memoryMb: number; readonly cpus: number; readonly memory: MemoryFacts };
@@ -70,6 +72,8 @@ export interface BenchOptions {
   readonly request: Record<string, unknown>;
   /** Warm runs after the cold one. */
   readonly runs: number;
+  /** Whether the function opens saved optimised graphs (SD_OPTIMIZED_GRAPHS; default use). */
+  readonly graphs?: "use" | "off";
   readonly say: (line: string) => void;
 }
 
@@ -81,7 +85,10 @@ export async function benchLocal(options: LocalBenchOptions): Promise<BenchResul
   const request = parseRequest(options.request, DEFAULT_LIMITS);
   options.say(`loading ${options.modelDir} (${options.threads} threads)`);
   const loadStart = performance.now();
-  const model = await loadModel(options.modelDir, { threads: options.threads });
+  const model = await loadModel(options.modelDir, {
+    threads: options.threads,
+    ...(options.graphs ? { graphs: options.graphs } : {}),
+  });
   const loadMs = performance.now() - loadStart;
   try {
     const runs: Run[] = [];
@@ -112,7 +119,7 @@ export async function benchLocal(options: LocalBenchOptions): Promise<BenchResul
         mode: f.mode,
       },
       engine: f.engine,
-      coldStart: { modelLoadMs: loadMs },
+      coldStart: { modelLoadMs: loadMs, optimizedParts: model.optimizedParts },
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       runs,
       ...judge(runs, f.steps),
@@ -146,6 +153,7 @@ export async function benchEmulator(options: EmulatorBenchOptions): Promise<Benc
       environment: {
         SD_MODEL: basename(modelDir),
         ...(options.image ? { MNT_DIR: IMAGE_MODELS_ROOT } : {}),
+        ...(options.graphs ? { SD_OPTIMIZED_GRAPHS: options.graphs } : {}),
       },
       ...(options.image ? { image: options.image } : {}),
     },
@@ -160,14 +168,18 @@ export async function benchEmulator(options: EmulatorBenchOptions): Promise<Benc
       explainFailure(error, label, sandbox, options.memoryMb),
     );
     const logs = sandbox.logs();
-    const loaded = /"event":"model_loaded".*?"load_ms":(\d+)/.exec(logs);
+    const loaded = /"event":"model_loaded".*?"optimized_graphs":(\[[^\]]*\]).*?"load_ms":(\d+)/.exec(logs);
     if (!loaded)
       throw new Error("the function's logs have no model_loaded line: cannot tell the model load time");
     return {
       ...measured,
       target: "emulator",
       where: options.image ? `${modelDir} (in ${options.image})` : modelDir,
-      coldStart: { initMs: initDurations(logs)[0], modelLoadMs: Number(loaded[1]) },
+      coldStart: {
+        initMs: initDurations(logs)[0],
+        modelLoadMs: Number(loaded[2]),
+        optimizedParts: JSON.parse(loaded[1] as string) as string[],
+      },
       sandbox: { memoryMb: options.memoryMb, cpus: options.cpus, memory: await sandbox.memory() },
     };
   } finally {

@@ -25,6 +25,7 @@ const TARGET_FLAGS: Record<string, readonly string[]> = {
   threads: ["local"],
   "memory-mb": ["local", "emulator"],
   "model-location": ["emulator"],
+  graphs: ["local", "emulator"],
   "timeout-s": ["emulator", "aws"],
   "function-name": ["aws"],
   region: ["aws"],
@@ -34,6 +35,7 @@ export const BENCH_USAGE = `usage: sd-lambda bench [--target local|emulator|aws 
   local:    [--model DIR (default fixtures/models/tiny-sd)] [--threads N] [--memory-mb MB (priced; default ${DEFAULT_CONFIG.memoryMb})]
   emulator: [--model DIR] [--memory-mb MB (default ${DEFAULT_CONFIG.memoryMb})] [--timeout-s S (default ${DEFAULT_CONFIG.timeoutS})]
             [--model-location efs|image (default efs: mounted as EFS; image: baked into the image)]
+  local, emulator: [--graphs use|off (default use: open the graphs \`sd-lambda models optimize\` saved for this machine)]
   aws:      --function-name NAME [--region R] [--timeout-s S (client side, default 900)]
   ${REQUEST_USAGE.replace("--prompt TEXT", `[--prompt TEXT (default "${DEFAULT_PROMPT}")]`).replace("[--seed N]", "[--seed N (default 1: every run the same)]")}
   [--report FILE] [--json]`;
@@ -52,6 +54,7 @@ export async function benchCommand(args: string[]): Promise<number> {
       threads: { type: "string" },
       "memory-mb": { type: "string" },
       "model-location": { type: "string" },
+      graphs: { type: "string" },
       "timeout-s": { type: "string" },
       report: { type: "string" },
       json: { type: "boolean", default: false },
@@ -68,6 +71,9 @@ export async function benchCommand(args: string[]): Promise<number> {
   if (stray.length > 0)
     throw new UsageError(`${stray.join(", ")} does not apply to --target ${target}\n${BENCH_USAGE}`);
   const runs = positiveInteger("--runs", values.runs, 100);
+  const graphs = values.graphs;
+  if (graphs !== undefined && graphs !== "use" && graphs !== "off")
+    throw new UsageError(`--graphs must be use or off, got "${graphs}"\n${BENCH_USAGE}`);
   // the same seed every run: the images must then be identical, which the bench checks
   const flags = await requestFromFlags(values);
   const request = { ...flags, prompt: values.prompt ?? DEFAULT_PROMPT, seed: flags.seed ?? 1 };
@@ -85,7 +91,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   let threads = availableParallelism();
   if (target === "local") {
     if (values.threads !== undefined) threads = positiveInteger("--threads", values.threads, 256);
-    result = await benchLocal({ modelDir, request, runs, say, threads });
+    result = await benchLocal({ modelDir, request, runs, say, threads, ...(graphs ? { graphs } : {}) });
   } else if (target === "aws") {
     const functionName = values["function-name"];
     if (!functionName) throw new UsageError(`--target aws needs --function-name\n${BENCH_USAGE}`);
@@ -128,6 +134,7 @@ export async function benchCommand(args: string[]): Promise<number> {
       cpus,
       env,
       ...(image ? { image } : {}),
+      ...(graphs ? { graphs } : {}),
     });
   }
   // aws has no model folder here to count FLOPs from; its cost comes from the REPORT lines alone

@@ -2,10 +2,13 @@
  * `sd-lambda models upload --from DIR|s3://bucket/prefix --model NAME`: a model onto the stack's EFS
  * through its loader function (no EC2 instance). The loader and the staging bucket come from the
  * outputs `sd-lambda deploy` saved, or --loader / --bucket.
+ * `sd-lambda models optimize DIR`: saves each part's graph optimised for this machine beside it
+ * (runtime/engine/optimized-graph.ts), then loads the folder as the function does to show they are used.
  * `sd-lambda models check DIR [--json]`: loads a model folder in-process exactly as the function does
  * (every load-time check included) and prints its family, the defaults it gets and why, each session's
  * inputs, the sizes it takes and a memory estimate — or the problem, as the function would report it.
  */
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
@@ -14,6 +17,7 @@ import { uploadModel } from "../deploy/models-upload.ts";
 import { estimateMemory } from "../preflight/checks.ts";
 import { modelFacts } from "../preflight/index.ts";
 import { checkModel, type ModelReport } from "../preflight/model-check.ts";
+import { optimizeModel } from "../preflight/optimize.ts";
 import { type Command, UsageError } from "./command.ts";
 
 export const MODELS_USAGE = `usage: sd-lambda models upload --from DIR|s3://bucket/prefix --model NAME [--region R]
@@ -21,11 +25,16 @@ export const MODELS_USAGE = `usage: sd-lambda models upload --from DIR|s3://buck
   stages a model folder in the stack's S3 bucket and invokes the loader until the model is on EFS at
   <mount path>/models/NAME (files checked by SHA-256; a repeated upload copies nothing)
        sd-lambda models check DIR [--json]
-  loads a model folder as the function does: family, defaults and why, inputs, sizes, memory estimate`;
+  loads a model folder as the function does: family, defaults and why, inputs, sizes, memory estimate
+       sd-lambda models optimize DIR [--threads N] [--json]
+  saves each part's graph optimised for this machine (CPU kind and onnxruntime version) into
+  DIR/<part>/optimized/<key>/, which the function then opens in about a second instead of re-optimising:
+  run it where the function runs (the emulator shares this machine's CPU; on Lambda set SD_OPTIMIZED_GRAPHS=save)`;
 
 export async function modelsCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === "check") return checkCommand(rest);
+  if (sub === "optimize") return optimizeCommand(rest);
   if (sub !== "upload")
     throw new UsageError(`unknown models command ${JSON.stringify(sub ?? "")}\n${MODELS_USAGE}`);
   const { values } = parseArgs({
@@ -114,6 +123,28 @@ async function checkCommand(args: string[]): Promise<number> {
     : checked;
   process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : renderModelReport(report));
   return report.ok ? 0 : 1;
+}
+
+async function optimizeCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: { threads: { type: "string" }, json: { type: "boolean", default: false } },
+  });
+  const [dir] = positionals;
+  if (!dir || positionals.length > 1)
+    throw new UsageError(`models optimize takes one folder\n${MODELS_USAGE}`);
+  const threads = values.threads === undefined ? availableParallelism() : Number(values.threads);
+  if (!(Number.isInteger(threads) && threads > 0))
+    throw new UsageError(`--threads ${values.threads} is not a positive whole number`);
+  const report = await optimizeModel(dir, threads, (line) => process.stderr.write(`[sd-lambda] ${line}\n`));
+  process.stdout.write(
+    values.json
+      ? `${JSON.stringify(report)}\n`
+      : `${dir}: ${report.model.optimizedParts.length} parts open from graphs saved for ${report.key}: ${report.model.optimizedParts.join(", ")} (load ${Math.round(report.loadMs)} ms)\n${report.model.notes.map((n) => `note: ${n}\n`).join("")}`,
+  );
+  return report.model.optimizedParts.length === report.parts.length ? 0 : 1;
 }
 
 export const modelsVerb: Command = { run: modelsCommand, usage: MODELS_USAGE };

@@ -9,6 +9,7 @@ import { createReadStream, existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { OPTIMIZED_DIR } from "../../runtime/engine/optimized-graph.ts";
 import type { CopyProgress } from "../../runtime/loader/copy.ts";
 import type { LoaderEvent } from "../../runtime/loader/handler.ts";
 
@@ -89,7 +90,11 @@ async function stageFolder(
       `[sd-lambda] ${dir} is not a model folder (no model_index.json) — pass the folder of an optimum-cli ONNX export`,
     );
   const staged = { uploaded: 0, unchanged: 0, bytes: 0 };
-  for (const path of walk(dir)) {
+  for (const path of filesToStage(dir, (skipped) =>
+    options.say(
+      `not uploading ${skipped}: graphs optimised for this machine's CPU; the function saves its own with SD_OPTIMIZED_GRAPHS=save`,
+    ),
+  )) {
     const key = `${to.prefix}${relative(dir, path)}`;
     const sha256 = await fileSha256(path);
     const head = await options.s3
@@ -127,12 +132,14 @@ async function invokeLoader(lambda: LambdaClient, name: string, event: LoaderEve
   return body;
 }
 
-function* walk(dir: string): Generator<string> {
+/** The folder's files, without saved optimised graphs (reported through `skip`). */
+export function* filesToStage(dir: string, skip: (path: string) => void): Generator<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
     a.name.localeCompare(b.name),
   )) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* walk(path);
+    if (entry.isDirectory() && entry.name === OPTIMIZED_DIR) skip(path);
+    else if (entry.isDirectory()) yield* filesToStage(path, skip);
     else if (entry.isFile()) yield path;
   }
 }

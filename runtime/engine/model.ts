@@ -4,7 +4,7 @@
  * exist but cannot be read — the mode, the owner and the uid the function runs as.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ModelError } from "../errors.ts";
 import {
   detectFamily,
@@ -22,6 +22,12 @@ import {
   readJson,
   readOptionalJson,
 } from "./model-files.ts";
+import {
+  findOptimizedGraph,
+  hostGraphKey,
+  SAVED_GRAPH_TUNING,
+  saveOptimizedGraph,
+} from "./optimized-graph.ts";
 import { OnnxSession } from "./ort.ts";
 import type { SchedulerConfig } from "./schedulers/types.ts";
 import { ClipTokenizer, type TokenizerJson } from "./tokenizer.ts";
@@ -41,6 +47,13 @@ export const TOKENIZER_FILES = [
 ] as const;
 /** Needed only for img2img and inpainting. */
 export const VAE_ENCODER = "vae_encoder/model.onnx";
+/** The ONNX graphs a folder may hold, each opened as one session. */
+export const SESSION_FILES = [
+  "text_encoder/model.onnx",
+  "unet/model.onnx",
+  "vae_decoder/model.onnx",
+  VAE_ENCODER,
+] as const;
 /** Optional per-model defaults (docs/decisions/model-defaults.md). */
 export const SD_LAMBDA_JSON = "sd-lambda.json";
 
@@ -78,9 +91,17 @@ export interface Model {
   readonly timestepCondDim: number | undefined;
   /** Set when the exported UNet only takes one latent size: the image size it needs. */
   readonly fixedSize: { readonly width: number; readonly height: number } | undefined;
-  /** Problems found at load that do not stop it (shown by `models check`). */
+  /** The parts opened from a graph saved for this host (optimized-graph.ts), e.g. ["text_encoder", "unet"]. */
+  readonly optimizedParts: readonly string[];
+  /** Problems found at load that do not stop it (shown by `models check`, logged by the function). */
   readonly notes: readonly string[];
 }
+
+/**
+ * Saved optimised graphs: "use" one made for this host when present (the default), "save" one first
+ * when missing (needs a writable model folder; the load takes longer once), or "off".
+ */
+export type GraphMode = "use" | "save" | "off";
 
 /** `$MNT_DIR/models/<SD_MODEL>`, or the only folder there when SD_MODEL is unset. */
 export async function resolveModelDir(mntDir: string, name: string | undefined): Promise<string> {
@@ -117,7 +138,10 @@ export async function releaseModel(
   );
 }
 
-export async function loadModel(dir: string, options: { threads: number }): Promise<Model> {
+export async function loadModel(
+  dir: string,
+  options: { threads: number; graphs?: GraphMode },
+): Promise<Model> {
   try {
     const info = await stat(dir);
     if (!info.isDirectory()) throw new Error("not a directory");
@@ -153,20 +177,32 @@ export async function loadModel(dir: string, options: { threads: number }): Prom
       },
     );
 
+  const graphs = options.graphs ?? "use";
+  const key = graphs === "off" ? "" : await hostGraphKey();
+  const optimizedParts: string[] = [];
+  const graphNotes: string[] = [];
   const open = async (file: string) => {
+    const path = join(dir, file);
+    if (graphs !== "off") {
+      const saved = await openSavedGraph(path, key, options.threads, graphs === "save", graphNotes);
+      if (saved) {
+        optimizedParts.push(file.split("/")[0] as string);
+        return saved;
+      }
+    }
     try {
-      return await OnnxSession.open(join(dir, file), options);
+      return await OnnxSession.open(path, { threads: options.threads });
     } catch (error) {
-      await checkExternalData(join(dir, file));
+      await checkExternalData(path);
       throw error;
     }
   };
-  const [textEncoder, unet, vaeDecoder, vaeEncoder] = await Promise.all([
-    open("text_encoder/model.onnx"),
-    open("unet/model.onnx"),
-    open("vae_decoder/model.onnx"),
-    hasEncoder ? open(VAE_ENCODER) : Promise.resolve(undefined),
-  ]);
+  // one after the other: onnxruntime-node creates sessions synchronously, and saving graphs at once
+  // would hold every part's optimised copy in memory together
+  const textEncoder = await open("text_encoder/model.onnx");
+  const unet = await open("unet/model.onnx");
+  const vaeDecoder = await open("vae_decoder/model.onnx");
+  const vaeEncoder = hasEncoder ? await open(VAE_ENCODER) : undefined;
 
   const sessions = { textEncoder, unet, vaeDecoder, vaeEncoder };
   try {
@@ -223,11 +259,48 @@ export async function loadModel(dir: string, options: { threads: number }): Prom
       sdLambda,
       timestepCondDim: shape.timestepCondDim,
       fixedSize: fixed || undefined,
-      notes: shape.notes,
+      optimizedParts,
+      notes: [...shape.notes, ...graphNotes],
     };
   } catch (error) {
     await releaseModel(sessions);
     throw error;
+  }
+}
+
+/**
+ * The part's saved graph for this host, when there is a current one (or, with `save`, once one is saved);
+ * undefined sends the caller to the exported graph. Nothing here stops a load: a stale, unloadable or
+ * unsavable graph becomes a note that says what to do.
+ */
+async function openSavedGraph(
+  modelFile: string,
+  key: string,
+  threads: number,
+  save: boolean,
+  notes: string[],
+): Promise<OnnxSession | undefined> {
+  let found = await findOptimizedGraph(modelFile, key);
+  if (found.state === "stale")
+    notes.push(`${found.path} is stale: ${found.why} — run sd-lambda models optimize again`);
+  if (found.state !== "current" && save) {
+    try {
+      await saveOptimizedGraph(modelFile, key, threads);
+      found = await findOptimizedGraph(modelFile, key);
+    } catch (cause) {
+      notes.push(
+        `could not save an optimised graph at ${found.path} as uid ${process.getuid?.()}: ${String(cause).split("\n")[0]} — make the model folder writable for that user, or set SD_OPTIMIZED_GRAPHS=use`,
+      );
+    }
+  }
+  if (found.state !== "current") return undefined;
+  try {
+    return await OnnxSession.open(found.path, { threads, tuning: SAVED_GRAPH_TUNING });
+  } catch (cause) {
+    notes.push(
+      `${found.path} did not load (${String(cause).split("\n")[0]}), so ${modelFile} was opened instead — delete ${dirname(found.path)} and run sd-lambda models optimize again`,
+    );
+    return undefined;
   }
 }
 

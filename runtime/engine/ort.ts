@@ -36,7 +36,12 @@ export interface SessionTuning {
   readonly spinning?: boolean;
   /** Graph optimisation level (default "all"). */
   readonly optimizationLevel?: "disabled" | "basic" | "extended" | "all";
-  /** Save the optimised graph here (a file in /tmp) when the session is created. */
+  /**
+   * Whether onnxruntime copies MatMul weights into packed blocks at load (default yes). Off, the weights
+   * of a saved graph stay mapped from its file; per-call packing costs nothing measurable at SD's sizes.
+   */
+  readonly prepacking?: boolean;
+  /** Save the optimised graph here when the session is created (optimized-graph.ts). */
   readonly optimizedModelFilePath?: string;
 }
 
@@ -100,7 +105,10 @@ export class OnnxSession {
         // The arena keeps each session's peak activations after a run, so UNet and VAE peaks add up:
         // SD 1.5 at 512x512 peaked at 10,978 MB with it, 7,351 MB without, same speed and bytes (bench).
         enableCpuMemArena: tuning.memArena ?? false,
-        ...(tuning.optimizedModelFilePath ? { optimizedModelFilePath: tuning.optimizedModelFilePath } : {}),
+        // saving, onnxruntime warns that the graph fits this CPU only: optimized-graph.ts keys it by CPU
+        ...(tuning.optimizedModelFilePath
+          ? { optimizedModelFilePath: tuning.optimizedModelFilePath, logSeverityLevel: 3 as const }
+          : {}),
         extra: { session: sessionConfig(tuning) },
       });
       return new OnnxSession(path, ort, session);
@@ -195,6 +203,7 @@ export async function ortVersion(): Promise<string> {
 function sessionConfig(tuning: SessionTuning): Record<string, unknown> {
   const config: Record<string, unknown> = {};
   if (tuning.spinning !== undefined) config.intra_op = { allow_spinning: tuning.spinning ? "1" : "0" };
+  if (tuning.prepacking === false) config.disable_prepacking = "1";
   // a UNet is over protobuf's 2 GB: its optimised graph can only be saved with the weights beside it
   if (tuning.optimizedModelFilePath)
     Object.assign(config, {

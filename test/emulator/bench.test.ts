@@ -1,12 +1,14 @@
 // `sd-lambda bench --target emulator`: a fresh function container per bench, so the first invoke is a
 // real cold start. Asserts what is measured and that it agrees with the in-process engine; no timing
 // is asserted.
-import { availableParallelism } from "node:os";
+import { chmodSync, cpSync, mkdtempSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { benchEmulator, benchLocal } from "../../harness/bench/measure.ts";
 import { sandboxLimits } from "../../harness/emulator/config.ts";
 import { dockerEnv, ROOT } from "../../harness/emulator/stack.ts";
+import { runCli } from "../helpers/cli.ts";
 
 const MODEL = join(ROOT, "fixtures/models/tiny-sd");
 const REQUEST = { prompt: "a lighthouse at dusk", seed: 3, num_inference_steps: 3, scheduler: "euler" };
@@ -66,5 +68,33 @@ describe("bench in the emulator", () => {
     await expect(failure).rejects.toThrow(
       /^the first run was killed for memory: the function has 512 MB and used 5\d\d MB \(cgroup peak, \d+ OOM kills?\); Lambda would answer Runtime\.OutOfMemory — raise --memory-mb \(at most 10240\) or lower --width\/--height \(the emulator answered Runtime\.ExitError: RequestId: \S+ Error: Runtime exited with error: signal: killed\)$/,
     );
+  });
+
+  it("the function opens the graphs `models optimize` saved on this host: same CPU key inside the image, read-only mount, uid 993", {
+    timeout: 180_000,
+  }, async () => {
+    const root = mkdtempSync(join(tmpdir(), "graphs-emulator-"));
+    const dir = join(root, "tiny-sd");
+    cpSync(MODEL, dir, { recursive: true });
+    chmodSync(root, 0o755); // mkdtemp's 0700 would keep uid 993 out
+    expect((await runCli(["models", "optimize", dir, "--threads", "1"])).code).toBe(0);
+    const memoryMb = 2048;
+    const bench = (graphs: "use" | "off") =>
+      benchEmulator({
+        modelDir: dir,
+        request: REQUEST,
+        runs: 1,
+        say: quiet,
+        memoryMb,
+        timeoutS: 60,
+        cpus: sandboxLimits(memoryMb, availableParallelism()).cpus,
+        env: dockerEnv(),
+        graphs,
+      });
+    const saved = await bench("use");
+    expect(saved.coldStart?.optimizedParts).toEqual(["text_encoder", "unet", "vae_decoder", "vae_encoder"]);
+    const exported = await bench("off");
+    expect(exported.coldStart?.optimizedParts).toEqual([]);
+    expect(saved.runs.map((r) => r.sha256)).toEqual(exported.runs.map((r) => r.sha256));
   });
 });

@@ -180,6 +180,10 @@ describe("environment", () => {
       { SD_THREADS: "two" },
       'SD_THREADS="two" is not allowed: a whole number from 1 to 1024 (unset: one per 1,769 MB of memory)',
     ],
+    [
+      { SD_OPTIMIZED_GRAPHS: "yes" },
+      'SD_OPTIMIZED_GRAPHS="yes" is not allowed: one of use, save, off (unset: use; save writes a graph optimised for the host into the model folder when it has none)',
+    ],
   ])("%o fails with a ConfigError naming the variable, the value and what is allowed", (env, message) => {
     expect(refusal(() => runtimeConfig(env))).toEqual({ name: "ConfigError", message });
   });
