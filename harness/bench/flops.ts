@@ -1,7 +1,8 @@
 /**
  * The arithmetic an ONNX graph does for given input shapes: shapes are inferred node by node (with the
  * values of the small integer tensors exporters use for shape arithmetic: Shape → Gather → Concat →
- * Reshape), and every Conv, ConvTranspose, MatMul and Gemm is counted as multiply-accumulates. FLOPs are
+ * Reshape), and every Conv, ConvTranspose, MatMul and Gemm (and onnxruntime's MultiHeadAttention, as the
+ * two MatMuls it fuses) is counted as multiply-accumulates. FLOPs are
  * 2 × MACs, the convention GEMM peaks are quoted in; normalisations and activations are left out (they
  * are a few percent of an SD UNet's work and not GEMM-shaped).
  */
@@ -121,7 +122,7 @@ const UNARY: Record<string, ((x: number) => number) | undefined> = {
   IsNaN: undefined,
 };
 
-const MAC_OPS = new Set(["Conv", "ConvTranspose", "MatMul", "Gemm"]);
+const MAC_OPS = new Set(["Conv", "ConvTranspose", "MatMul", "Gemm", "MultiHeadAttention"]);
 const axisOf = (a: number, rank: number) => (a < 0 ? a + rank : a);
 
 /** Shapes of every output of `node`, or undefined for an op this counter does not model. */
@@ -306,6 +307,16 @@ function infer(node: OnnxNode, ins: readonly (Val | undefined)[]): Val[] | undef
       const n = int("transB", 0) ? w.shape[0] : w.shape[1];
       return [{ shape: [m as number, n as number], int: false }];
     }
+    // onnxruntime's contrib ops in a UNet fused by fixtures/generate/fuse_attention.py
+    case "SkipLayerNormalization": {
+      const stat = { shape: [...x.shape.slice(0, -1), 1], int: false };
+      return [{ shape: x.shape, int: false }, stat, stat, { shape: x.shape, int: false }];
+    }
+    case "MultiHeadAttention": {
+      const v = ins[2];
+      if (!v || x.shape.length !== 3 || v.shape.length !== 3) return undefined;
+      return [{ shape: [x.shape[0] as number, x.shape[1] as number, v.shape[2] as number], int: false }];
+    }
     case "Conv":
     case "ConvTranspose":
     case "MaxPool":
@@ -391,6 +402,12 @@ function macs(node: OnnxNode, ins: readonly (Val | undefined)[], out: Val): numb
       return size(x.shape) * size(w.shape.slice(1));
     case "MatMul":
       return size(out.shape) * (x.shape.at(-1) as number);
+    case "MultiHeadAttention": {
+      // q·kᵀ (batch × S × L × D) and scores·v (batch × S × L × Dv): the two MatMuls it replaces
+      const [batch, s, d] = x.shape as [number, number, number];
+      const l = (ins[1] as Val).shape[1] as number;
+      return batch * s * l * (d + (out.shape[2] as number));
+    }
     default: {
       // Gemm
       const k = node.attributes.get("transA")?.i ? x.shape[0] : x.shape[1];

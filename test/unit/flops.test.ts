@@ -98,6 +98,14 @@ describe("countWork", () => {
     expect(countWork(graph, shapes).macs).toBe(12_569_600);
   });
 
+  it("counts the same UNet fused by fuse_attention.py alike: MultiHeadAttention as the two MatMuls it replaces", () => {
+    const graph = readGraph(readFileSync("fixtures/fused/tiny-sd/unet/model.onnx"));
+    const axes = axisValues({ width: 64, height: 64, batch: 2, unetEvaluations: 1 }, 8, 77);
+    const work = countWork(graph, inputShapes(graph.inputs, axes, "unet/model.onnx"));
+    expect(work).toMatchObject({ macs: 12_569_600, unknownOps: [], uncounted: 0 });
+    expect(work.byOp.MultiHeadAttention).toBeGreaterThan(0);
+  });
+
   it("names an axis it cannot size", () => {
     expect(() => inputShapes([float("x", ["frames", 4])], { batch_size: 1 }, "m.onnx")).toThrow(
       'm.onnx: input x has an axis named "frames"; the FLOP counter knows batch_size',

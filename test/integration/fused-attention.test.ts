@@ -1,0 +1,41 @@
+// A UNet fused by fixtures/generate/fuse_attention.py (onnxruntime's com.microsoft.MultiHeadAttention, the
+// CPU flash-attention kernel; committed in fixtures/fused/tiny-sd) is served like any export and draws the
+// export's picture: the fusion changes the order of float sums, not the image beyond a level here and there.
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import sharp from "sharp";
+import { expect, it } from "vitest";
+import { loadModel, releaseModel } from "../../runtime/engine/model.ts";
+import { render } from "../../runtime/render.ts";
+import { DEFAULT_LIMITS, parseRequest } from "../../runtime/request.ts";
+
+const REQUEST = parseRequest(
+  { prompt: "a red circle on a blue background", seed: 3, num_inference_steps: 4, guidance_scale: 7.5 },
+  DEFAULT_LIMITS,
+);
+
+async function pixels(dir: string): Promise<Buffer> {
+  const model = await loadModel(dir, { threads: 1, graphs: "off" });
+  try {
+    return await sharp((await render(model, REQUEST)).bytes)
+      .raw()
+      .toBuffer();
+  } finally {
+    await releaseModel(model);
+  }
+}
+
+it("a UNet with fused MultiHeadAttention draws the export's picture", async () => {
+  const fused = join(mkdtempSync(join(tmpdir(), "fused-")), "tiny-sd-mha");
+  cpSync("fixtures/models/tiny-sd", fused, { recursive: true });
+  rmSync(join(fused, "unet"), { recursive: true });
+  cpSync("fixtures/fused/tiny-sd/unet", join(fused, "unet"), { recursive: true });
+  expect(readFileSync(join(fused, "unet/model.onnx")).includes("MultiHeadAttention")).toBe(true);
+
+  const [a, b] = [await pixels("fixtures/models/tiny-sd"), await pixels(fused)];
+  expect(b.length).toBe(a.length);
+  const diffs = [...a].map((v, i) => Math.abs(v - (b[i] as number)));
+  expect(Math.max(...diffs)).toBeLessThanOrEqual(2);
+  expect(diffs.filter((d) => d > 0).length).toBeLessThan(a.length / 100);
+});
