@@ -95,6 +95,11 @@ export function renderModelReport(r: ModelReport): string {
     lines.push(`defaults for ${mode}:`);
     for (const [field, d] of Object.entries(fields)) lines.push(`  ${field} ${d.value} — ${d.reason}`);
   }
+  lines.push(
+    r.optimized_parts?.length
+      ? `saved optimised graphs for this machine: ${r.optimized_parts.join(", ")}`
+      : "saved optimised graphs for this machine: none (sd-lambda models optimize DIR makes them; the load is then ~1 s)",
+  );
   for (const [session, list] of Object.entries(r.inputs ?? {})) lines.push(`${session}: ${list.join(", ")}`);
   for (const note of r.notes ?? []) lines.push(`note: ${note}`);
   return `${lines.join("\n")}\n`;

@@ -21,6 +21,8 @@ export interface ModelReport {
   /** Whether the default request runs classifier-free guidance (two UNet passes per step). */
   readonly cfg?: boolean;
   readonly memory_mb?: number;
+  /** The parts this machine opens from graphs `models optimize` saved for it. */
+  readonly optimized_parts?: readonly string[];
   readonly notes?: readonly string[];
 }
 
@@ -85,6 +87,7 @@ export async function checkModel(dir: string): Promise<ModelReport> {
         fixed: model.fixedSize ? `${model.fixedSize.width}x${model.fixedSize.height}` : null,
       },
       cfg: Number(txt?.guidance_scale.value) > 1 && model.timestepCondDim === undefined,
+      optimized_parts: model.optimizedParts,
       notes: [...model.notes, ...rewrites],
     };
   } finally {

@@ -48,6 +48,9 @@ describe("saved optimised graphs", () => {
     const dir = copyOfTiny();
     const exported = await draw(dir, "use");
     expect(exported.parts).toEqual([]);
+    expect((await runCli(["models", "check", dir])).stdout).toContain(
+      "saved optimised graphs for this machine: none (sd-lambda models optimize DIR makes them",
+    );
 
     const report = await optimize(dir);
     const key = await hostGraphKey();
@@ -57,6 +60,10 @@ describe("saved optimised graphs", () => {
     );
     const saved = await draw(dir, "use");
     expect(saved).toEqual({ ...exported, parts: PARTS });
+    const check = await runCli(["models", "check", dir]);
+    expect(check.stdout.split("\n")).toContain(
+      "saved optimised graphs for this machine: text_encoder, unet, vae_decoder, vae_encoder",
+    );
     // off ignores them; a second optimize finds them current and saves nothing
     expect((await draw(dir, "off")).parts).toEqual([]);
     expect((await optimize(dir)).parts.map((p) => p.action)).toEqual(PARTS.map(() => "current"));
