@@ -2,8 +2,9 @@
  * Scenarios about the function and what it is given: its filesystem, its libraries, its files' owners,
  * its models, its requests. Each checks the whole message the user gets from the real RIE.
  */
-import { chmodSync, cpSync, mkdirSync, readdirSync, renameSync, statSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, mkdirSync, readdirSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { hostGraphKey } from "../../runtime/engine/optimized-graph.ts";
 import { runPreflight } from "../preflight/index.ts";
 import { functionError } from "./lambda-service.ts";
 import { FIXTURE_MODELS, TINY_MODEL } from "./paths.ts";
@@ -28,6 +29,12 @@ function walk(dir: string, visit: (path: string, isDir: boolean) => void): void 
     visit(path, isDir);
     if (isDir) walk(path, visit);
   }
+}
+
+/** The function's model_loaded log line (the last one), as JSON. */
+function modelLoaded(logs: string): Record<string, unknown> {
+  const line = logs.split("\n").findLast((l) => l.includes('"event":"model_loaded"'));
+  return line ? (JSON.parse(line.slice(line.indexOf("{"))) as Record<string, unknown>) : {};
 }
 
 /** docker diff lines outside the bind mount's mount point (which docker itself creates). */
@@ -191,6 +198,66 @@ export const FUNCTION_SCENARIOS: readonly Scenario[] = [
         "error",
         errorOf(answer.body),
         `ModelError: cannot read /mnt/fs/models/tiny-sd/model_index.json as uid 993 gid 990: mode 0600 owner uid ${uid} gid ${gid} — make it world-readable (chmod o+r files, o+x folders) or set the EFS access point's POSIX user to uid ${uid} gid ${gid}, the owner`,
+      );
+    },
+  },
+  {
+    name: "graphs-unwritable",
+    title: "Saving optimised graphs on EFS",
+    provoke:
+      "SD_OPTIMIZED_GRAPHS=save with tiny-sd (owned by 993:990) mounted read-only; then on a writable mount owned by the access point's user (993:990), a cold start that saves and a second one that uses",
+    lambda: [
+      {
+        url: AWS.efsAccessPoints,
+        says: "Access points can enforce a user identity, including the user's POSIX groups, for all file system requests that are made through the access point.",
+      },
+    ],
+    sees: "read-only: the image from the exported graphs, and the model_loaded line's notes name each graph's path, uid 993, EROFS and the fix; writable: the first cold start saves all four, the next opens them, same image",
+    async run(ctx) {
+      const key = await hostGraphKey();
+      // owned by the function's user, so only the read-only mount refuses the write
+      const models = copyModels(ctx, "sd-lambda-graphs-ro-");
+      walk(models, (path) => chownSync(path, 993, 990));
+      const readOnly = await ctx.start({ modelsDir: models, environment: { SD_OPTIMIZED_GRAPHS: "save" } });
+      const served = await readOnly.lambda.invoke(SMALL);
+      ctx.check("read-only: the image is served", served.status === 200 && !functionError(served.body), true);
+      const loaded = modelLoaded(readOnly.logs());
+      ctx.check("read-only: parts opened from saved graphs", loaded.optimized_graphs, []);
+      ctx.check(
+        "read-only: the text encoder's note",
+        (loaded.notes as string[] | undefined)?.[0],
+        new RegExp(
+          `^could not save an optimised graph at /mnt/fs/models/tiny-sd/text_encoder/optimized/${key}/model\\.onnx as uid 993: Error: EROFS: read-only file system, access '/mnt/fs/models/tiny-sd/text_encoder' — make the model folder writable for that user, or set SD_OPTIMIZED_GRAPHS=use$`,
+        ),
+      );
+      const root = ctx.temp("sd-lambda-graphs-rw-");
+      cpSync(TINY, join(root, "models/tiny-sd"), { recursive: true });
+      walk(root, (path) => chownSync(path, 993, 990));
+      chownSync(root, 993, 990);
+      const saving = await ctx.start({
+        mountDir: root,
+        modelsDir: undefined,
+        environment: { SD_OPTIMIZED_GRAPHS: "save" },
+      });
+      const first = await saving.lambda.invoke(SMALL);
+      ctx.check(
+        "writable: the first cold start saves and opens all four",
+        modelLoaded(saving.logs()).optimized_graphs,
+        ["text_encoder", "unet", "vae_decoder", "vae_encoder"],
+      );
+      const using = await ctx.start({ mountDir: root, modelsDir: undefined });
+      const next = await using.lambda.invoke(SMALL);
+      ctx.check("writable: the next cold start opens them", modelLoaded(using.logs()).optimized_graphs, [
+        "text_encoder",
+        "unet",
+        "vae_decoder",
+        "vae_encoder",
+      ]);
+      const image = (body: unknown) => (body as { image_base64?: string }).image_base64;
+      ctx.check(
+        "the same image both times",
+        image(next.body) !== undefined && image(next.body) === image(first.body),
+        true,
       );
     },
   },

@@ -11,7 +11,8 @@
  * from a stale graph.
  */
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { arch } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { OnnxSession, ortVersion, type SessionTuning } from "./ort.ts";
@@ -148,6 +149,8 @@ export async function saveOptimizedGraph(
   const started = performance.now();
   const target = dirname(optimizedGraphPath(modelFile, key));
   const scratch = `${target}.partial-${process.pid}-${Date.now()}`;
+  // first, so a read-only mount says EROFS (mkdir -p there reports ENOENT for the missing folder)
+  await access(dirname(modelFile), constants.W_OK);
   await mkdir(scratch, { recursive: true });
   try {
     const files = await fingerprint(modelFile);
