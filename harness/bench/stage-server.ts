@@ -4,7 +4,10 @@
  * every "run" line runs the part once on fixed inputs and answers {"ms": …}; "quit" releases it.
  * The first line out is {"ready": true, "createMs": …, "onnxruntime": …}.
  *
- * The ready line also carries the part's FLOPs for these inputs (flops.ts). With --gemm-peak it only
+ * The part opens as the function opens it: from the graph `sd-lambda models optimize` saved for this host
+ * when there is a current one (with the function's settings for it, named in the ready line's `graph` and
+ * `tuning`), else from the export. The ready line also carries the part's FLOPs for these inputs, counted
+ * on the export (flops.ts). With --gemm-peak it only
  * measures the fp32 GEMM peak (gemm-peak.ts) and prints it.
  *
  *   node harness/bench/stage-server.ts --file PATH/model.onnx --size 512 --batch 2 [--threads N]
@@ -12,8 +15,10 @@
  */
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
+import { basename, dirname } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { findOptimizedGraph, hostGraphKey, savedGraphTuning } from "../../runtime/engine/optimized-graph.ts";
 import { OnnxSession, ortVersion } from "../../runtime/engine/ort.ts";
 import { feedsFor } from "./ab-session.ts";
 import { countWork } from "./flops.ts";
@@ -36,8 +41,11 @@ if (values["gemm-peak"]) {
   process.exit(0);
 }
 if (!values.file) throw new Error("usage: --file MODEL.onnx [--size 512] [--batch 1] [--threads N]");
+const saved = await findOptimizedGraph(values.file, await hostGraphKey());
+const graph = saved.state === "current" ? saved.path : values.file;
+const tuning = saved.state === "current" ? savedGraphTuning(basename(dirname(values.file))) : {};
 const t = performance.now();
-const session = await OnnxSession.open(values.file, { threads: Number(values.threads) });
+const session = await OnnxSession.open(graph, { threads: Number(values.threads), tuning });
 const createMs = performance.now() - t;
 const size = Number(values.size);
 const axes = axisValues(
@@ -46,9 +54,9 @@ const axes = axisValues(
   77,
 );
 const feeds = feedsFor(session, axes);
-const graph = readGraph(await readFile(values.file));
-const flops = countWork(graph, inputShapes(graph.inputs, axes, values.file)).flops;
-say({ ready: true, createMs, onnxruntime: await ortVersion(), flops });
+const exported = readGraph(await readFile(values.file));
+const flops = countWork(exported, inputShapes(exported.inputs, axes, values.file)).flops;
+say({ ready: true, createMs, onnxruntime: await ortVersion(), flops, graph, tuning });
 for await (const line of createInterface({ input: process.stdin })) {
   if (line.trim() === "quit") break;
   const start = performance.now();

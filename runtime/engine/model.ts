@@ -4,7 +4,7 @@
  * exist but cannot be read — the mode, the owner and the uid the function runs as.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { ModelError } from "../errors.ts";
 import {
   detectFamily,
@@ -22,12 +22,7 @@ import {
   readJson,
   readOptionalJson,
 } from "./model-files.ts";
-import {
-  findOptimizedGraph,
-  hostGraphKey,
-  SAVED_GRAPH_TUNING,
-  saveOptimizedGraph,
-} from "./optimized-graph.ts";
+import { findOptimizedGraph, hostGraphKey, savedGraphTuning, saveOptimizedGraph } from "./optimized-graph.ts";
 import { OnnxSession } from "./ort.ts";
 import type { SchedulerConfig } from "./schedulers/types.ts";
 import { ClipTokenizer, type TokenizerJson } from "./tokenizer.ts";
@@ -295,7 +290,10 @@ async function openSavedGraph(
   }
   if (found.state !== "current") return undefined;
   try {
-    return await OnnxSession.open(found.path, { threads, tuning: SAVED_GRAPH_TUNING });
+    return await OnnxSession.open(found.path, {
+      threads,
+      tuning: savedGraphTuning(basename(dirname(modelFile))),
+    });
   } catch (cause) {
     notes.push(
       `${found.path} did not load (${String(cause).split("\n")[0]}), so ${modelFile} was opened instead — delete ${dirname(found.path)} and run sd-lambda models optimize again`,

@@ -30,7 +30,7 @@ export interface TensorInfo {
  * engine's. Each was measured on and off before it could become a default (docs/BENCHMARKS.md).
  */
 export interface SessionTuning {
-  /** onnxruntime's CPU arena (default off: it keeps each session's peak activations). */
+  /** onnxruntime's CPU arena (default off: it keeps each session's peak activations; optimized-graph.ts). */
   readonly memArena?: boolean;
   /** Whether idle intra-op threads spin (onnxruntime's default: yes). */
   readonly spinning?: boolean;
