@@ -1,7 +1,7 @@
 // The golden gate end to end: every case of fixtures/golden/cases.json through the function image under
 // the real RIE (one LambdaContainer per model, on a random port; tiny-sd-inpaint is the 9-channel UNet)
-// matches its committed golden byte for byte (the bytes tier: the emulator runs this machine's engine),
-// twice in a row; and a perturbed pipeline (a scratch copy of runtime/ with the classifier-free guidance
+// matches its committed golden byte for byte (the bytes tier, where this machine has the goldens' CPU kernel
+// path; on another path the tolerance tier), twice in a row; and a perturbed pipeline (a scratch copy of runtime/ with the classifier-free guidance
 // formula changed) fails the gate naming the case, while a case without guidance still matches.
 import { cp, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,6 +13,7 @@ import { invokeUrl, LambdaContainer } from "../../harness/emulator/lambda-contai
 import { ROOT } from "../../harness/emulator/stack.ts";
 import { emulatorTarget, loadCases, localTarget, renderCli, runGate } from "../../harness/golden/index.ts";
 import { runtimeConfig } from "../../runtime/config.ts";
+import { expectedTier, isaDiff } from "../helpers/golden-kernels.ts";
 
 const GOLDEN_DIR = join(ROOT, "fixtures/golden");
 let scratch: string;
@@ -40,7 +41,7 @@ describe.each([
     await container?.stop();
   });
 
-  test("every case matches its golden byte for byte, twice in a row, with nothing written", async () => {
+  test("every case matches its golden (byte for byte on the goldens' kernels), twice in a row, with nothing written", async () => {
     const cases = (await loadCases(join(GOLDEN_DIR, "cases.json"))).filter((c) => c.model === model);
     expect(cases.length).toBeGreaterThanOrEqual(atLeast);
     const before = await readFile(join(GOLDEN_DIR, probe));
@@ -62,9 +63,9 @@ describe.each([
       expect(result.cases.map((c) => [c.name, c.outcome.kind, c.action])).toEqual(
         cases.map((c) => [c.name, "match", "kept"]),
       );
-      // the container runs this machine's engine (same fingerprint): the same bytes, not just close
+      // the container runs this machine's engine: on the goldens' kernels the same bytes, not just close
       expect(result.cases.map((c) => (c.outcome.kind === "match" ? c.outcome.tier : c.outcome.kind))).toEqual(
-        cases.map(() => "bytes"),
+        cases.map((c) => expectedTier(GOLDEN_DIR, c.name, threads)),
       );
     }
     expect(await readFile(join(GOLDEN_DIR, probe))).toEqual(before);
@@ -107,8 +108,14 @@ test("a changed guidance formula fails the gate with pixel-diff on the guided ca
   expect(lms?.action).toBe("kept");
   // guidance 1 runs no classifier-free guidance, so the perturbation cannot reach it
   expect(lcm).toMatchObject({ name: "txt2img-lcm-no-cfg", outcome: { kind: "match" } });
+  const kernels = isaDiff(GOLDEN_DIR, "txt2img-lms")
+    .map((d) => `, isa "${d.expected}" → "${d.actual}"`)
+    .join("");
   expect(renderCli(result, "report.html")).toMatch(
-    /^DIFF {5}txt2img-lms {14}\d+ of 4096 pixels differ \([\d.]+%\), densest 8x8 window 64 at \(\d+,\d+\) — over the budget of 0\.10% and 2 per 8x8 window \(tolerance tier: threads 2 → 1\) \(\d+ ms\)$/m,
+    new RegExp(
+      `^DIFF {5}txt2img-lms {14}\\d+ of 4096 pixels differ \\([\\d.]+%\\), densest 8x8 window 64 at \\(\\d+,\\d+\\) — over the budget of 0\\.10% and 2 per 8x8 window \\(tolerance tier: threads 2 → 1${kernels}\\) \\(\\d+ ms\\)$`,
+      "m",
+    ),
   );
   expect(await readFile(result.reports.junit, "utf8")).toContain('<failure type="pixel-diff"');
 });
