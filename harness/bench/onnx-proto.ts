@@ -4,6 +4,8 @@
  * writer for ModelProto. Field numbers are onnx.proto's.
  */
 
+import { readVarint } from "../protobuf-varint.ts";
+
 export interface OnnxTensor {
   readonly name: string;
   readonly dims: readonly number[];
@@ -53,21 +55,19 @@ export const VALUE_LIMIT = 1 << 16;
 /** One field; `start`/`end` span its key and value in the buffer (for rewriting). */
 type Field = { no: number; wire: number; n: number; bytes?: Uint8Array; start: number; end: number };
 
+/** A byte of `buf`, or a thrown error past its end (a truncated varint). */
+const byteOf = (buf: Uint8Array) => (position: number) => {
+  if (position >= buf.length) throw new Error(`truncated protobuf varint at byte ${position}`);
+  return buf[position] as number;
+};
+
 function* fields(buf: Uint8Array): Generator<Field> {
   let pos = 0;
+  const byteAt = byteOf(buf);
   const varint = (): number => {
-    const start = pos;
-    let n = 0;
-    let mul = 1;
-    for (;;) {
-      if (pos >= buf.length) throw new Error(`truncated protobuf varint at byte ${start}`);
-      const b = buf[pos++] as number;
-      n += (b & 0x7f) * mul;
-      mul *= 128;
-      if (!(b & 0x80)) break;
-    }
-    // 8+ bytes: beyond 2^53 or a negative int64 (always 10 bytes); decode exactly
-    return pos - start >= 8 ? Number(BigInt.asIntN(64, bigVarintFrom(buf, start))) : n;
+    const { value, end } = readVarint(byteAt, pos);
+    pos = end;
+    return value;
   };
   while (pos < buf.length) {
     const start = pos;
@@ -103,31 +103,14 @@ function* fields(buf: Uint8Array): Generator<Field> {
   }
 }
 
-function varintLength(buf: Uint8Array, start: number): number {
-  let i = start;
-  while ((buf[i] as number) & 0x80) i++;
-  return i - start + 1;
-}
-
-function bigVarintFrom(buf: Uint8Array, start: number): bigint {
-  let v = 0n;
-  let shift = 0n;
-  for (let i = start; ; i++) {
-    const b = buf[i] as number;
-    v |= BigInt(b & 0x7f) << shift;
-    shift += 7n;
-    if (!(b & 0x80)) return v;
-  }
-}
-
 /** Repeated int64 fields come packed (one bytes field) or one varint per element. */
 function packedInts(bytes: Uint8Array): number[] {
   const out: number[] = [];
-  let pos = 0;
-  while (pos < bytes.length) {
-    const len = varintLength(bytes, pos);
-    out.push(Number(BigInt.asIntN(64, bigVarintFrom(bytes, pos))));
-    pos += len;
+  const byteAt = byteOf(bytes);
+  for (let pos = 0; pos < bytes.length; ) {
+    const { value, end } = readVarint(byteAt, pos);
+    out.push(value);
+    pos = end;
   }
   return out;
 }

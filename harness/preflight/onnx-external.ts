@@ -5,6 +5,7 @@
  * thousand small reads. Field numbers from onnx/onnx.proto3.
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { readVarint, VarintError } from "../protobuf-varint.ts";
 
 /** Random access to the bytes of a file (or of a buffer, in tests). */
 export interface ByteSource {
@@ -55,17 +56,13 @@ class Reader {
     return this.#block[position - this.#blockStart] as number;
   }
 
-  /** A varint at `position`: its value (exact up to 2^53) and where it ends. */
+  /** A varint at `position`: its value and where it ends. */
   varint(position: number): { value: number; end: number } {
-    let value = 0;
-    let scale = 1;
-    for (let at = position; at < position + 10; at++) {
-      const b = this.byte(at);
-      value += (b & 0x7f) * scale;
-      scale *= 128;
-      if ((b & 0x80) === 0) return { value, end: at + 1 };
+    try {
+      return readVarint((at) => this.byte(at), position);
+    } catch (error) {
+      throw error instanceof VarintError ? new OnnxFormatError(error.message) : error;
     }
-    throw new OnnxFormatError(`varint longer than 10 bytes at byte ${position}`);
   }
 
   text(position: number, length: number): string {
