@@ -49,7 +49,7 @@ if (values.graph === "saved") {
   if (found.state !== "current")
     throw new Error(`${found.path} is ${found.state} — run: npx sd-lambda models optimize ${values.model}`);
   path = found.path;
-  tuning = savedGraphTuning(values.part);
+  tuning = savedGraphTuning(exported);
 }
 if (values.prepacking) tuning = { ...tuning, prepacking: values.prepacking === "on" };
 if (values.arena) tuning = { ...tuning, memArena: values.arena === "on" };

@@ -15,7 +15,6 @@
  */
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { basename, dirname } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { findOptimizedGraph, hostGraphKey, savedGraphTuning } from "../../runtime/engine/optimized-graph.ts";
@@ -43,7 +42,7 @@ if (values["gemm-peak"]) {
 if (!values.file) throw new Error("usage: --file MODEL.onnx [--size 512] [--batch 1] [--threads N]");
 const saved = await findOptimizedGraph(values.file, await hostGraphKey());
 const graph = saved.state === "current" ? saved.path : values.file;
-const tuning = saved.state === "current" ? savedGraphTuning(basename(dirname(values.file))) : {};
+const tuning = saved.state === "current" ? savedGraphTuning(values.file) : {};
 const t = performance.now();
 const session = await OnnxSession.open(graph, { threads: Number(values.threads), tuning });
 const createMs = performance.now() - t;

@@ -4,7 +4,7 @@
  * exist but cannot be read — the mode, the owner and the uid the function runs as.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { ModelError } from "../errors.ts";
 import {
   detectFamily,
@@ -292,7 +292,7 @@ async function openSavedGraph(
   try {
     return await OnnxSession.open(found.path, {
       threads,
-      tuning: savedGraphTuning(basename(dirname(modelFile))),
+      tuning: savedGraphTuning(modelFile),
     });
   } catch (cause) {
     notes.push(

@@ -25,14 +25,16 @@ const SOURCE = "source.json";
 const SAVED_GRAPH_TUNING: SessionTuning = { optimizationLevel: "disabled", prepacking: false };
 
 /**
- * A saved graph's session settings for one model part (`unet`, `vae_decoder` …). The UNet's also turn the
+ * The session settings for the saved graph of `modelFile` (an export's `<part>/model.onnx`). The UNet's also turn the
  * CPU arena on: with its weights mapped rather than allocated, the arena holds only the UNet's activations,
  * which it reuses instead of faulting in fresh pages at every allocation — SD-Turbo's first UNet run 1.9 s
  * faster, SD 1.5's fused UNet step 1.05× (docs/decisions/session-tuning.md). The VAE decoder keeps it off:
  * there the arena would hold ~1.8 GB at 512² between images for ~2 % per decode.
  */
-export function savedGraphTuning(part: string): SessionTuning {
-  return part === "unet" ? { ...SAVED_GRAPH_TUNING, memArena: true } : SAVED_GRAPH_TUNING;
+export function savedGraphTuning(modelFile: string): SessionTuning {
+  return basename(dirname(modelFile)) === "unet"
+    ? { ...SAVED_GRAPH_TUNING, memArena: true }
+    : SAVED_GRAPH_TUNING;
 }
 
 /**
