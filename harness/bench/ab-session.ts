@@ -6,15 +6,19 @@
  * with optimisation off as B, to see whether that shortens a cold start; `--variant fixed` opens as B a copy
  * in /tmp whose inputs have the request's static shapes (the weights file is linked, not copied);
  * `--variant other --other DIR` opens as B the same part of another folder (e.g. an int8-quantized copy) and
- * also prints the largest difference between A's and B's outputs.
+ * also prints the largest difference between A's and B's outputs. `--graph saved` opens, on both sides, the
+ * graph `sd-lambda models optimize` saved for this host with the function's settings for it, and adds the
+ * variant's setting on B (`prepacking`, `spin-off`, `arena`).
  *
  *   node harness/bench/ab-session.ts --model DIR --part unet|vae_decoder|text_encoder [--size 512] [--batch 2]
- *        [--pairs 3] [--threads N] --variant arena|spin-off|extended|basic|preoptimized|fixed|other [--other DIR]
+ *        [--pairs 3] [--threads N] [--graph export|saved]
+ *        --variant arena|spin-off|prepacking|extended|basic|preoptimized|fixed|other [--other DIR]
  */
 import { link, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { findOptimizedGraph, hostGraphKey, savedGraphTuning } from "../../runtime/engine/optimized-graph.ts";
 import { OnnxSession, type SessionTuning, type Tensor } from "../../runtime/engine/ort.ts";
 import { axisValues, inputShapes } from "./model-work.ts";
 import { readGraph, withStaticInputs } from "./onnx-proto.ts";
@@ -22,6 +26,7 @@ import { readGraph, withStaticInputs } from "./onnx-proto.ts";
 const VARIANTS: Record<string, SessionTuning> = {
   arena: { memArena: true },
   "spin-off": { spinning: false },
+  prepacking: { prepacking: true },
   extended: { optimizationLevel: "extended" },
   basic: { optimizationLevel: "basic" },
 };
@@ -45,6 +50,24 @@ export function feedsFor(
     }
   }
   return feeds;
+}
+
+/**
+ * The file a part is opened from and its settings, as the function opens it: `saved`, the graph
+ * `sd-lambda models optimize` saved for this host (an error says how to make it); `export`, the exported
+ * graph with the engine's defaults.
+ */
+export async function partToOpen(
+  model: string,
+  part: string,
+  graph: "export" | "saved",
+): Promise<{ path: string; tuning: SessionTuning }> {
+  const exported = join(model, part, "model.onnx");
+  if (graph === "export") return { path: exported, tuning: {} };
+  const found = await findOptimizedGraph(exported, await hostGraphKey());
+  if (found.state !== "current")
+    throw new Error(`${found.path} is ${found.state} — run: npx sd-lambda models optimize ${model}`);
+  return { path: found.path, tuning: savedGraphTuning(exported) };
 }
 
 async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
@@ -94,21 +117,30 @@ async function main(): Promise<void> {
       threads: { type: "string", default: String(availableParallelism()) },
       variant: { type: "string" },
       other: { type: "string" },
+      graph: { type: "string", default: "export" },
     },
   });
   const variant = values.variant ?? "";
   const special = ["preoptimized", "fixed", "other"];
+  const saved = values.graph === "saved";
   if (
     !values.model ||
     !(variant in VARIANTS || special.includes(variant)) ||
-    (variant === "other") !== !!values.other
+    (variant === "other") !== !!values.other ||
+    !["export", "saved"].includes(values.graph as string) ||
+    (saved && !(variant in VARIANTS))
   )
     throw new Error(
-      `usage: --model DIR --variant ${[...Object.keys(VARIANTS), ...special].join("|")} (other: with --other DIR)`,
+      `usage: --model DIR [--graph export|saved] --variant ${[...Object.keys(VARIANTS), ...special].join("|")} (other: with --other DIR; saved: not with ${special.join(", ")})`,
     );
   const threads = Number(values.threads);
   const size = Number(values.size);
-  const path = join(values.model, values.part as string, "model.onnx");
+  // A's settings: the engine's defaults for the export, the function's for a saved graph
+  const { path, tuning: baseline } = await partToOpen(
+    values.model,
+    values.part as string,
+    saved ? "saved" : "export",
+  );
   const axes = axisValues(
     { width: size, height: size, batch: Number(values.batch), unetEvaluations: 1 },
     8,
@@ -116,22 +148,22 @@ async function main(): Promise<void> {
   );
   const fixed = variant === "fixed" ? await staticCopy(path, axes) : undefined;
   const load = [loadavg()[0] as number];
-  const saved = join(tmpdir(), "sd-lambda-ab.onnx");
+  const preoptimized = join(tmpdir(), "sd-lambda-ab.onnx");
   if (variant === "preoptimized") {
     // first load: optimise and save (what a cold start would do once), then release
     const [saver, saveMs] = await timed(() =>
-      OnnxSession.open(path, { threads, tuning: { optimizedModelFilePath: saved } }),
+      OnnxSession.open(path, { threads, tuning: { optimizedModelFilePath: preoptimized } }),
     );
     await saver.release();
     process.stderr.write(`created and saved the optimised graph in ${Math.round(saveMs)} ms\n`);
   }
-  const [a, createA] = await timed(() => OnnxSession.open(path, { threads }));
+  const [a, createA] = await timed(() => OnnxSession.open(path, { threads, tuning: baseline }));
   const [b, createB] = await timed(() =>
     variant === "preoptimized"
-      ? OnnxSession.open(saved, { threads, tuning: { optimizationLevel: "disabled" } })
+      ? OnnxSession.open(preoptimized, { threads, tuning: { optimizationLevel: "disabled" } })
       : values.other
         ? OnnxSession.open(join(values.other, values.part as string, "model.onnx"), { threads })
-        : OnnxSession.open(fixed ?? path, { threads, tuning: VARIANTS[variant] ?? {} }),
+        : OnnxSession.open(fixed ?? path, { threads, tuning: { ...baseline, ...VARIANTS[variant] } }),
   );
   const feeds = feedsFor(a, axes);
   const runsA: number[] = [];
@@ -148,12 +180,13 @@ async function main(): Promise<void> {
   await b.release();
   if (fixed) await rm(dirname(fixed), { recursive: true, force: true });
   if (variant === "preoptimized")
-    await Promise.all([saved, `${saved}.data`].map((f) => rm(f, { force: true })));
+    await Promise.all([preoptimized, `${preoptimized}.data`].map((f) => rm(f, { force: true })));
   const result = {
     part: values.part,
     size,
     batch: Number(values.batch),
     threads,
+    graph: values.graph,
     variant,
     createMs: { a: Math.round(createA), b: Math.round(createB) },
     runMs: { a: runsA.map(Math.round), b: runsB.map(Math.round) },

@@ -2,21 +2,21 @@
  * One model part opened the way a cold start opens it, alone in this process (so its memory is its own):
  * the session's creation time, the resident memory right after it, and the first runs. `--graph saved`
  * opens the graph `sd-lambda models optimize` saved for this host, with the function's settings for it
- * (optimisation and prepacking off; the UNet's arena on); `--graph export` the exported graph with the engine's defaults;
- * `--prepacking off` turns prepacking off for either, `--arena on` turns onnxruntime's CPU memory arena on
- * (it then keeps the peak activations: `anonAfterRunsMb`, memory that is not a mapped file). Run each variant in its own process, one after
- * the other: it measures a load, so nothing else may run.
+ * (optimisation off; prepacking off but the UNet's on; the UNet's arena on); `--graph export` the exported graph with the engine's defaults;
+ * `--prepacking on|off` sets prepacking for either, `--arena on` turns onnxruntime's CPU memory arena on
+ * (it then keeps the peak activations: `anonAfterRunsMb`, memory that is not a mapped file), `--denormals zero` flushes
+ * denormal floats to zero (onnxruntime applies it to the process's calling thread only for the first session
+ * it creates, so it is measured here, alone, and not in ab-session.ts). Run each variant in its own process,
+ * one after the other: it measures a load, so nothing else may run.
  *
  *   node harness/bench/open-part.ts --model DIR --part unet [--graph export|saved] [--prepacking on|off]
- *        [--arena on|off] [--size 512] [--batch 1] [--runs 2] [--threads N]
+ *        [--arena on|off] [--denormals keep|zero] [--size 512] [--batch 1] [--runs 2] [--threads N]
  */
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { findOptimizedGraph, hostGraphKey, savedGraphTuning } from "../../runtime/engine/optimized-graph.ts";
-import { OnnxSession, type SessionTuning } from "../../runtime/engine/ort.ts";
-import { feedsFor } from "./ab-session.ts";
+import { OnnxSession } from "../../runtime/engine/ort.ts";
+import { feedsFor, partToOpen } from "./ab-session.ts";
 import { axisValues } from "./model-work.ts";
 
 const { values } = parseArgs({
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     graph: { type: "string", default: "export" },
     prepacking: { type: "string" },
     arena: { type: "string" },
+    denormals: { type: "string" },
     size: { type: "string", default: "512" },
     batch: { type: "string", default: "1" },
     runs: { type: "string", default: "2" },
@@ -36,23 +37,21 @@ if (
   !values.model ||
   !["export", "saved"].includes(values.graph) ||
   !["on", "off", undefined].includes(values.prepacking) ||
-  !["on", "off", undefined].includes(values.arena)
+  !["on", "off", undefined].includes(values.arena) ||
+  !["keep", "zero", undefined].includes(values.denormals)
 )
   throw new Error(
-    "usage: --model DIR [--part unet] [--graph export|saved] [--prepacking on|off] [--arena on|off] [--size 512] [--batch 1] [--runs 2]",
+    "usage: --model DIR [--part unet] [--graph export|saved] [--prepacking on|off] [--arena on|off] [--denormals keep|zero] [--size 512] [--batch 1] [--runs 2]",
   );
-const exported = join(values.model, values.part, "model.onnx");
-let path = exported;
-let tuning: SessionTuning = {};
-if (values.graph === "saved") {
-  const found = await findOptimizedGraph(exported, await hostGraphKey());
-  if (found.state !== "current")
-    throw new Error(`${found.path} is ${found.state} — run: npx sd-lambda models optimize ${values.model}`);
-  path = found.path;
-  tuning = savedGraphTuning(exported);
-}
+const { path, tuning: opened } = await partToOpen(
+  values.model,
+  values.part,
+  values.graph as "export" | "saved",
+);
+let tuning = opened;
 if (values.prepacking) tuning = { ...tuning, prepacking: values.prepacking === "on" };
 if (values.arena) tuning = { ...tuning, memArena: values.arena === "on" };
+if (values.denormals) tuning = { ...tuning, denormalAsZero: values.denormals === "zero" };
 const mb = () => Math.round(process.memoryUsage().rss / 2 ** 20);
 /** Resident memory that is not a mapped file (the sessions' own allocations). */
 const anonMb = () =>

@@ -25,15 +25,19 @@ const SOURCE = "source.json";
 const SAVED_GRAPH_TUNING: SessionTuning = { optimizationLevel: "disabled", prepacking: false };
 
 /**
- * The session settings for the saved graph of `modelFile` (an export's `<part>/model.onnx`). The UNet's also turn the
- * CPU arena on: with its weights mapped rather than allocated, the arena holds only the UNet's activations,
- * which it reuses instead of faulting in fresh pages at every allocation — SD-Turbo's first UNet run 1.9 s
- * faster, SD 1.5's fused UNet step 1.05× (docs/decisions/session-tuning.md). The VAE decoder keeps it off:
- * there the arena would hold ~1.8 GB at 512² between images for ~2 % per decode.
+ * The session settings for the saved graph of `modelFile` (an export's `<part>/model.onnx`). The UNet's,
+ * the part that runs once per step, trade some load time and memory for speed per step:
+ * - the CPU arena on: with the weights mapped rather than allocated, the arena holds only the UNet's
+ *   activations, which it reuses instead of faulting in fresh pages at every allocation (SD-Turbo's first
+ *   UNet run 1.9 s faster, SD 1.5's fused UNet step 1.05×);
+ * - prepacking on: the MatMul weights are copied once into packed blocks instead of packed again at every
+ *   call (1.02–1.06× per step; +1–2.6 s of session creation, +1 GB resident at SD's size).
+ * The VAE decoder keeps the arena off (it would hold ~1.8 GB at 512² between images for ~2 % per decode)
+ * and every other part keeps its weights mapped. Measurements: docs/decisions/session-tuning.md.
  */
 export function savedGraphTuning(modelFile: string): SessionTuning {
   return basename(dirname(modelFile)) === "unet"
-    ? { ...SAVED_GRAPH_TUNING, memArena: true }
+    ? { ...SAVED_GRAPH_TUNING, memArena: true, prepacking: true }
     : SAVED_GRAPH_TUNING;
 }
 

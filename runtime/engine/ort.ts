@@ -38,9 +38,15 @@ export interface SessionTuning {
   readonly optimizationLevel?: "disabled" | "basic" | "extended" | "all";
   /**
    * Whether onnxruntime copies MatMul weights into packed blocks at load (default yes). Off, the weights
-   * of a saved graph stay mapped from its file; per-call packing costs nothing measurable at SD's sizes.
+   * of a saved graph stay mapped from its file, and each MatMul packs its weights at every call (1–6 % of a
+   * UNet step; optimized-graph.ts).
    */
   readonly prepacking?: boolean;
+  /**
+   * Whether the intra-op threads treat denormal floats as zero and flush denormal results to zero (default
+   * no). Attention's softmax underflows into denormals, which this CPU handles slowly.
+   */
+  readonly denormalAsZero?: boolean;
   /** Save the optimised graph here when the session is created (optimized-graph.ts). */
   readonly optimizedModelFilePath?: string;
 }
@@ -204,6 +210,7 @@ function sessionConfig(tuning: SessionTuning): Record<string, unknown> {
   const config: Record<string, unknown> = {};
   if (tuning.spinning !== undefined) config.intra_op = { allow_spinning: tuning.spinning ? "1" : "0" };
   if (tuning.prepacking === false) config.disable_prepacking = "1";
+  if (tuning.denormalAsZero) config.set_denormal_as_zero = "1";
   // a UNet is over protobuf's 2 GB: its optimised graph can only be saved with the weights beside it
   if (tuning.optimizedModelFilePath)
     Object.assign(config, {

@@ -2,7 +2,7 @@
 // and the CPU's kernel flags, so a graph saved on one kind of host is never opened on another.
 import { describe, expect, it } from "vitest";
 import { runtimeConfig } from "../../runtime/config.ts";
-import { graphKey, optimizedGraphPath } from "../../runtime/engine/optimized-graph.ts";
+import { graphKey, optimizedGraphPath, savedGraphTuning } from "../../runtime/engine/optimized-graph.ts";
 
 const cpuinfo = (flags: string) =>
   `processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: ${flags}\nbugs\t\t: sysret_ss_attrs\n`;
@@ -31,6 +31,17 @@ describe("saved optimised graphs", () => {
     expect(optimizedGraphPath("/mnt/fs/models/sd/unet/model.onnx", "ort1.30.0-x64-avx2-0a1b2c3d")).toBe(
       "/mnt/fs/models/sd/unet/optimized/ort1.30.0-x64-avx2-0a1b2c3d/model.onnx",
     );
+  });
+
+  it("opens every saved graph as already optimised; only the UNet's, run once per step, packs its weights and keeps an arena", () => {
+    const mapped = { optimizationLevel: "disabled", prepacking: false };
+    expect(savedGraphTuning("/mnt/fs/models/sd/unet/model.onnx")).toEqual({
+      optimizationLevel: "disabled",
+      prepacking: true,
+      memArena: true,
+    });
+    for (const part of ["text_encoder", "vae_decoder", "vae_encoder"])
+      expect(savedGraphTuning(`/mnt/fs/models/sd/${part}/model.onnx`)).toEqual(mapped);
   });
 
   it("SD_OPTIMIZED_GRAPHS: use by default, save or off when set", () => {
