@@ -66,12 +66,15 @@ export interface FieldDiff {
 }
 
 export type Outcome =
-  /** `bytes`: the same engine fingerprint and the same sha256; `tolerance`: another engine, within it. */
+  /**
+   * `bytes`: the sha256 this engine must give — the golden image's own when the fingerprint is the golden's,
+   * else the one recorded for this engine in the sidecar's `engines`; `tolerance`: another engine, within it.
+   */
   | {
       readonly kind: "match";
       readonly tier: "bytes" | "tolerance";
       readonly pixels: PixelStats;
-      /** Why the tolerance tier judged it: the fingerprint fields that differ from the golden's. */
+      /** The fingerprint fields that differ from the golden image's engine (tolerance tier, or bytes recorded for this engine). */
       readonly fingerprint?: readonly FieldDiff[];
     }
   | { readonly kind: "missing-golden" }
@@ -81,10 +84,17 @@ export type Outcome =
       readonly actual: { readonly width: number; readonly height: number };
     }
   /**
-   * Same engine fingerprint, different bytes: `pixels` counts every pixel that changed at all;
-   * `withinTolerance` says whether the change would pass the tolerance tier (on another engine).
+   * Not the bytes this engine must give. On the golden image's own engine `pixels` counts every pixel that
+   * changed at all; on an engine with recorded bytes (`fingerprint` then says how it differs from the image's)
+   * `pixels` compares with the golden image, another engine's, by the tolerance. `withinTolerance` says
+   * whether the change would pass the tolerance tier.
    */
-  | { readonly kind: "bytes-diff"; readonly pixels: PixelStats; readonly withinTolerance: boolean }
+  | {
+      readonly kind: "bytes-diff";
+      readonly pixels: PixelStats;
+      readonly withinTolerance: boolean;
+      readonly fingerprint?: readonly FieldDiff[];
+    }
   /** Another engine, and the difference is over the perceptual tolerance. */
   | { readonly kind: "pixel-diff"; readonly pixels: PixelStats; readonly fingerprint: readonly FieldDiff[] }
   /** The answer's contract (content type, resolved request, headers) is not the golden's. */
@@ -180,6 +190,12 @@ export interface Judged {
   readonly fingerprintDiffs: readonly FieldDiff[];
 }
 
+/** The golden side: its image, sha256 and contract, and the sha256 recorded for the run's engine, if any. */
+export interface Expected extends Omit<Judged, "fingerprintDiffs"> {
+  /** From the sidecar's `engines`, when the run's engine is not the image's own (store.ts). */
+  readonly recordedSha256?: string;
+}
+
 /** Every changed pixel counts: the exact tier's view of two images. */
 const EXACT: CompareOptions = { threshold: 0, includeAA: true, maxDiffRatio: 0, window: 8, maxWindowDiff: 0 };
 
@@ -187,10 +203,11 @@ const EXACT: CompareOptions = { threshold: 0, includeAA: true, maxDiffRatio: 0, 
  * The outcome for one case: golden (undefined when missing) vs this run. A contract difference wins (the
  * answer itself changed), then size. With the golden's engine fingerprint the file must be byte-identical
  * (sha256) — the same engine computes the same bytes — and any difference is shown pixel by pixel; on
- * another engine the perceptual tolerance `options` applies.
+ * another engine whose bytes were recorded, those bytes are required, and the pixels are shown against the
+ * golden image by the tolerance; on any other engine the perceptual tolerance `options` applies.
  */
 export function judge(
-  golden: Omit<Judged, "fingerprintDiffs"> | undefined,
+  golden: Expected | undefined,
   actual: Judged,
   options: CompareOptions = DEFAULT_COMPARE_OPTIONS,
 ): Verdict {
@@ -213,6 +230,14 @@ export function judge(
     };
   }
   const { stats, diff } = compared;
+  const fingerprint = actual.fingerprintDiffs;
+  if (!sameEngine && golden.recordedSha256 !== undefined) {
+    const outcome: Outcome =
+      golden.recordedSha256 === actual.sha256
+        ? { kind: "match", tier: "bytes", pixels: stats, fingerprint }
+        : { kind: "bytes-diff", pixels: stats, withinTolerance: stats.exceeded.length === 0, fingerprint };
+    return { outcome, diff };
+  }
   if (sameEngine) {
     const outcome: Outcome =
       golden.sha256 === actual.sha256
@@ -224,7 +249,6 @@ export function judge(
           };
     return { outcome, diff };
   }
-  const fingerprint = actual.fingerprintDiffs;
   const outcome: Outcome =
     stats.exceeded.length === 0
       ? { kind: "match", tier: "tolerance", pixels: stats, fingerprint }
@@ -255,7 +279,10 @@ export function checkStable(first: RgbaImage, second: RgbaImage): Outcome | unde
 export function describeOutcome(outcome: Outcome, options: CompareOptions = DEFAULT_COMPARE_OPTIONS): string {
   switch (outcome.kind) {
     case "match":
-      if (outcome.tier === "bytes") return "match (byte-identical: same engine, same sha256)";
+      if (outcome.tier === "bytes")
+        return outcome.fingerprint?.length
+          ? `match (byte-identical to the sha256 recorded for this engine: ${describeFields(outcome.fingerprint)})`
+          : "match (byte-identical: same engine, same sha256)";
       return `match within tolerance (${describeFields(outcome.fingerprint ?? [])}; ${
         outcome.pixels.count === 0 ? "identical pixels" : `${describePixels(outcome.pixels, options)}`
       })`;
@@ -264,6 +291,10 @@ export function describeOutcome(outcome: Outcome, options: CompareOptions = DEFA
     case "size-mismatch":
       return `size ${outcome.actual.width}x${outcome.actual.height}, golden is ${outcome.expected.width}x${outcome.expected.height}`;
     case "bytes-diff":
+      if (outcome.fingerprint?.length)
+        return `bytes differ from the sha256 recorded for this engine (${describeFields(outcome.fingerprint)}), which must match; against the golden image, another engine's: ${
+          outcome.pixels.count === 0 ? "identical pixels" : describePixels(outcome.pixels, options)
+        }${outcome.withinTolerance ? " — within the tolerance for other engines" : " — over the tolerance for other engines"}`;
       return `bytes differ on the golden's own engine (sha256 must match): ${
         outcome.pixels.count === 0
           ? "no pixel changed (the encoding did)"

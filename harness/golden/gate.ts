@@ -23,6 +23,8 @@ import {
   fingerprintOf,
   pixelmatchVersion,
   readGolden,
+  recordEngine,
+  recordedSha256,
   removeGoldens,
   sha256,
   sidecarFor,
@@ -50,14 +52,18 @@ export interface GateOptions {
   readonly onProgress?: (done: number, total: number, name: string) => void;
 }
 
-export type Action = "kept" | "written" | "none";
+/** `recorded`: this engine's exact bytes were added to the golden's sidecar (the image was kept). */
+export type Action = "kept" | "written" | "recorded" | "none";
 
 export interface CaseResult {
   readonly name: string;
   /** What the picture should show, for the reader of the report. */
   readonly prompt: string;
   readonly outcome: Outcome;
-  /** `written`: the golden was (re)written by the update mode; `kept`: left as it was. */
+  /**
+   * `written`: the golden was (re)written by the update mode; `recorded`: this engine's bytes were added to
+   * its sidecar; `kept`: left as it was.
+   */
   readonly action: Action;
   readonly ms: number;
   /** Report images, relative to the report folder. */
@@ -176,7 +182,12 @@ async function runCase(
   const fingerprint: Fingerprint = fingerprintOf(runEngine(engine, first), pmVersion);
   const verdict = judge(
     // a sidecar from an older format has no contract: every field then shows as a difference
-    golden && { image: golden.image, sha256: golden.sidecar.sha256, contract: golden.sidecar.contract ?? {} },
+    golden && {
+      image: golden.image,
+      sha256: golden.sidecar.sha256,
+      contract: golden.sidecar.contract ?? {},
+      recordedSha256: recordedSha256(golden.sidecar, fingerprint),
+    },
     {
       image: actual,
       sha256: sha256(first.image),
@@ -196,8 +207,11 @@ async function runCase(
     options.update === "all" ||
     (options.update === "changed" && outcome.kind !== "match") ||
     (options.update === "missing" && outcome.kind === "missing-golden");
+  // `missing` also records the bytes of an engine that has none yet, once the tolerance tier passed it
+  const wantsRecord =
+    options.update === "missing" && outcome.kind === "match" && outcome.tier === "tolerance";
   // A second run when the first did not match, or before writing: never pin a non-deterministic image.
-  if (outcome.kind !== "match" || wantsWrite) {
+  if (outcome.kind !== "match" || wantsWrite || wantsRecord) {
     let second: RgbaImage;
     try {
       second = await decodeImage((await options.target.run(c, event)).image);
@@ -211,6 +225,12 @@ async function runCase(
     const sidecar = sidecarFor(c.name, first.contract, engine, fingerprint, first.image, tolerance);
     await writeGolden(options.goldenDir, c.name, first.image, sidecar);
     action = "written";
+  } else if (wantsRecord && golden && outcome.kind === "match") {
+    await recordEngine(options.goldenDir, c.name, golden.sidecar, {
+      fingerprint,
+      sha256: sha256(first.image),
+    });
+    action = "recorded";
   }
   return { name: c.name, prompt: c.prompt, outcome, action, ms: ms(), files };
 }

@@ -27,7 +27,7 @@ export {
   type UpdateMode,
 } from "./gate.ts";
 export { renderCli, renderHtml, renderJunit } from "./report.ts";
-export type { Sidecar } from "./store.ts";
+export { type EngineRecord, recordedSha256, type Sidecar } from "./store.ts";
 export {
   awsTarget,
   DEFAULT_MODELS_DIRS,

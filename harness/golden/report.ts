@@ -21,7 +21,7 @@ export interface Renderable {
     readonly name: string;
     readonly prompt?: string;
     readonly outcome: Outcome;
-    readonly action: "kept" | "written" | "none";
+    readonly action: "kept" | "written" | "recorded" | "none";
     readonly ms: number;
     readonly files: CaseResultFiles;
   }[];
@@ -45,13 +45,18 @@ const LABEL: Record<Outcome["kind"], string> = {
   error: "ERROR",
 };
 
+/** The case's badge: what the update did, else its outcome. */
+const status = (r: Row) =>
+  r.action === "written" || r.action === "recorded" ? r.action : LABEL[r.outcome.kind];
+
 export function renderCaseLine(r: Row, options: CompareOptions): string {
-  const label = r.action === "written" ? "written" : LABEL[r.outcome.kind];
   const why =
     r.action === "written"
       ? `golden written (${r.outcome.kind === "match" ? "it matched; --update all rewrites" : r.outcome.kind === "missing-golden" ? "there was none" : `was ${r.outcome.kind}: ${describeOutcome(r.outcome, options)}`})`
-      : describeOutcome(r.outcome, options);
-  return `${label.padEnd(8)} ${r.name.padEnd(24)} ${why} (${r.ms} ms)`;
+      : r.action === "recorded"
+        ? `this engine's sha256 added to the sidecar, the bytes tier from now on (it was a ${describeOutcome(r.outcome, options)})`
+        : describeOutcome(r.outcome, options);
+  return `${status(r).padEnd(8)} ${r.name.padEnd(24)} ${why} (${r.ms} ms)`;
 }
 
 /** The terminal summary: a header, one line per case, unused goldens, the verdict and where to look. */
@@ -67,9 +72,10 @@ export function renderCli(result: Renderable, reportHtml: string): string {
     );
   const bad = result.cases.filter(failed);
   const written = result.cases.filter((r) => r.action === "written").length;
+  const recorded = result.cases.filter((r) => r.action === "recorded").length;
   lines.push(
     bad.length === 0
-      ? `PASS: ${result.cases.length - written} matched${written ? `, ${written} golden(s) written` : ""}`
+      ? `PASS: ${result.cases.length - written} matched${written ? `, ${written} golden(s) written` : ""}${recorded ? `, this engine's bytes recorded for ${recorded}` : ""}`
       : `FAIL: ${bad.length} of ${result.cases.length} cases do not match (${bad.map((r) => r.name).join(", ")}) — see ${reportHtml}`,
   );
   return `${lines.join("\n")}\n`;
@@ -106,9 +112,8 @@ export function renderHtml(result: Renderable): string {
   const img = (file: string | undefined, alt: string) =>
     file ? `<img src="${xml(file)}" alt="${xml(alt)}">` : `<div class="none">none</div>`;
   const sections = ordered.map((r) => {
-    const status = r.action === "written" ? "written" : LABEL[r.outcome.kind];
     return `<section id="${xml(r.name)}" class="case ${failed(r) ? "fail" : "pass"}" data-outcome="${r.outcome.kind}">
-<h2><span class="badge">${xml(status)}</span> ${xml(r.name)}</h2>
+<h2><span class="badge">${xml(status(r))}</span> ${xml(r.name)}</h2>
 ${r.prompt ? `<p class="prompt">“${xml(r.prompt.length > 120 ? `${r.prompt.slice(0, 120)}…` : r.prompt)}”</p>\n` : ""}<p class="why">${xml(describeOutcome(r.outcome, o))}</p>
 <div class="row">
 <figure class="expected"><figcaption>expected</figcaption>${img(r.files.expected, `${r.name} expected`)}</figure>

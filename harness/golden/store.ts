@@ -1,14 +1,15 @@
 /**
  * Golden files: `<dir>/<case>.<png|jpg|webp>` (the answer's image file as it came) and its sidecar
  * `<case>.json` recording the answer's contract, the engine fingerprint that made it, where, and the
- * image's sha256. Also PNG/JPEG/WebP -> RGBA for the comparison.
+ * image's sha256 — and, under `engines`, the sha256 other engines (another CPU kernel path, say) gave for the
+ * same case, so that the bytes tier holds on those too. Also PNG/JPEG/WebP -> RGBA for the comparison.
  */
 import { createHash } from "node:crypto";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { CompareOptions, RgbaImage } from "./compare.ts";
-import type { Fingerprint } from "./fingerprint.ts";
+import { type Fingerprint, fingerprintDiffs } from "./fingerprint.ts";
 import type { EngineInfo } from "./targets.ts";
 
 export interface Sidecar {
@@ -25,6 +26,32 @@ export interface Sidecar {
   };
   readonly file: string;
   readonly sha256: string;
+  /** Other engines' exact bytes for this case (`--update missing` records them), checked on those engines. */
+  readonly engines?: readonly EngineRecord[];
+}
+
+export interface EngineRecord {
+  readonly fingerprint: Fingerprint;
+  readonly sha256: string;
+}
+
+/** The sha256 recorded in `sidecar` for the engine `fingerprint` when it is not the image's own. */
+export function recordedSha256(sidecar: Sidecar, fingerprint: Fingerprint): string | undefined {
+  return sidecar.engines?.find((e) => fingerprintDiffs(e.fingerprint, fingerprint).length === 0)?.sha256;
+}
+
+/** Adds this engine's exact bytes for case `name` to its sidecar; the image stays the one it was. */
+export async function recordEngine(
+  dir: string,
+  name: string,
+  sidecar: Sidecar,
+  record: EngineRecord,
+): Promise<void> {
+  await writeSidecar(dir, name, { ...sidecar, engines: [...(sidecar.engines ?? []), record] });
+}
+
+async function writeSidecar(dir: string, name: string, sidecar: Sidecar): Promise<void> {
+  await writeFile(join(dir, `${name}.json`), `${JSON.stringify(sidecar, null, 2)}\n`);
 }
 
 export interface Golden {
@@ -104,7 +131,7 @@ export async function writeGolden(dir: string, name: string, bytes: Buffer, side
     IMAGE_EXTENSIONS.map((e) => `${name}.${e}`),
   );
   await writeFile(join(dir, sidecar.file), bytes);
-  await writeFile(join(dir, `${name}.json`), `${JSON.stringify(sidecar, null, 2)}\n`);
+  await writeSidecar(dir, name, sidecar);
 }
 
 /** Golden files (image or json, not cases.json) whose case no longer exists. */

@@ -1,5 +1,6 @@
 // Update modes of the golden gate (in-process, on a scratch copy of the goldens): `none` writes nothing,
-// `missing` only creates absent goldens, `changed` rewrites the ones that no longer match and leaves
+// `missing` only creates absent goldens (and records this engine's bytes beside a golden another engine
+// made, so the bytes tier holds here from then on), `changed` rewrites the ones that no longer match and leaves
 // passing ones untouched, `all` rewrites everything and removes goldens no case uses.
 import { cp, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,6 +9,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { ROOT } from "../../harness/emulator/stack.ts";
 import {
   type GoldenCase,
+  hostIsa,
   loadCases,
   localTarget,
   runGate,
@@ -52,6 +54,7 @@ const run = async (update: UpdateMode) => {
   return {
     passed: result.passed,
     rows: result.cases.map((c) => [c.name, c.outcome.kind, c.action]),
+    tiers: result.cases.map((c) => (c.outcome.kind === "match" ? c.outcome.tier : undefined)),
     unused: result.unused,
     removed: result.removed,
   };
@@ -66,17 +69,48 @@ test("none, missing, changed, all", async () => {
       ["txt2img-euler", "pixel-diff", "kept"],
       ["txt2img-ddim", "missing-golden", "none"],
     ],
+    tiers: ["tolerance", undefined, undefined],
     unused: ["old-case.json", "old-case.png"],
     removed: [],
   });
+  // the goldens were made with 2 threads, this target runs 1: another engine, so lms matched by tolerance
   expect(await run("missing")).toMatchObject({
     passed: false,
     rows: [
-      ["txt2img-lms", "match", "kept"],
+      ["txt2img-lms", "match", "recorded"],
       ["txt2img-euler", "pixel-diff", "kept"],
       ["txt2img-ddim", "missing-golden", "written"],
     ],
+    tiers: ["tolerance", undefined, undefined],
   });
+  const lmsSidecar = JSON.parse(await readFile(join(goldenDir, "txt2img-lms.json"), "utf8"));
+  expect(lmsSidecar.fingerprint.threads).toBe(2);
+  // added after the engines the committed sidecar already recorded
+  const before = lmsSidecar.engines.slice(0, -1);
+  const mine = lmsSidecar.engines.at(-1);
+  expect(mine).toEqual({
+    fingerprint: { ...lmsSidecar.fingerprint, threads: 1, isa: hostIsa() },
+    sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+  });
+  expect(before.map((e: { fingerprint: { threads: number } }) => e.fingerprint.threads)).not.toContain(1);
+  // from now on this engine is held to its recorded bytes: lms in the bytes tier, ddim on its own golden
+  expect(await run("none")).toMatchObject({
+    rows: [
+      ["txt2img-lms", "match", "kept"],
+      ["txt2img-euler", "pixel-diff", "kept"],
+      ["txt2img-ddim", "match", "kept"],
+    ],
+    tiers: ["bytes", undefined, "bytes"],
+  });
+  // and any other bytes fail, though the tolerance tier would pass them
+  const withMine = (sha256: string) =>
+    writeFile(
+      join(goldenDir, "txt2img-lms.json"),
+      JSON.stringify({ ...lmsSidecar, engines: [...before, { ...mine, sha256 }] }),
+    );
+  await withMine("0".repeat(64));
+  expect((await run("none")).rows[0]).toEqual(["txt2img-lms", "bytes-diff", "kept"]);
+  await withMine(mine.sha256);
   expect(await run("changed")).toMatchObject({
     passed: true,
     rows: [
@@ -87,7 +121,7 @@ test("none, missing, changed, all", async () => {
     unused: ["old-case.json", "old-case.png"],
     removed: [],
   });
-  // a passing golden is never rewritten unless asked
+  // a passing golden is never rewritten unless asked (recording touched its sidecar only)
   expect((await stat(join(goldenDir, "txt2img-lms.png"))).mtimeMs).toBe(lmsBefore.mtimeMs);
   // the planted image was replaced; that the new one is this engine's render is shown by "all" below,
   // which finds every case matching (byte-identical on the same engine) before it writes. Comparing with
@@ -98,8 +132,12 @@ test("none, missing, changed, all", async () => {
   expect(await run("all")).toEqual({
     passed: true,
     rows: ONLY.map((name) => [name, "match", "written"]),
+    // lms on the bytes recorded for this engine, euler and ddim on their own goldens, written by it
+    tiers: ["bytes", "bytes", "bytes"],
     unused: ["old-case.json", "old-case.png"],
     removed: ["old-case.json", "old-case.png"],
   });
   expect(await run("none")).toMatchObject({ passed: true, unused: [] });
+  // a rewritten golden is this engine's own, and other engines' records went with the old image
+  expect(JSON.parse(await readFile(join(goldenDir, "txt2img-lms.json"), "utf8")).engines).toBeUndefined();
 });

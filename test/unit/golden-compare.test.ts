@@ -106,6 +106,30 @@ describe("judge: the tolerance tier (another engine)", () => {
     );
   });
 
+  test("on another engine whose bytes were recorded, those bytes are required, not the tolerance", () => {
+    const slight = withPixels(image(), scattered(40).slice(0, 3), [255, 0, 255]);
+    const recorded = { ...golden(), recordedSha256: "ccc" };
+    // the recorded bytes: a bytes-tier match, the pixels still shown against the other engine's image
+    const match = judge(recorded, { ...golden(slight, "ccc"), ...otherCpu }).outcome;
+    expect(match).toMatchObject({ kind: "match", tier: "bytes", pixels: { count: 3 } });
+    expect(describeOutcome(match)).toBe(
+      'match (byte-identical to the sha256 recorded for this engine: isa "avx512f" → "avx2-fma")',
+    );
+    // any other bytes fail, even where the tolerance tier would have let them through
+    const other = judge(recorded, { ...golden(slight, "ddd"), ...otherCpu }).outcome;
+    expect(other).toMatchObject({
+      kind: "bytes-diff",
+      withinTolerance: true,
+      fingerprint: otherCpu.fingerprintDiffs,
+    });
+    expect(describeOutcome(other)).toMatch(
+      /^bytes differ from the sha256 recorded for this engine \(isa "avx512f" → "avx2-fma"\), which must match; against the golden image, another engine's: 3 of 4096 pixels differ .* — within the tolerance for other engines$/,
+    );
+    // a record only speaks for another engine: on the image's own, its own sha256 still decides
+    expect(judge(recorded, { ...golden(image(), "aaa"), ...same }).outcome).toMatchObject({ tier: "bytes" });
+    expect(judge(recorded, { ...golden(image(), "ccc"), ...same }).outcome.kind).toBe("bytes-diff");
+  });
+
   test("three scattered clear differences pass: within 0.1% and 2 per window", () => {
     const changed = withPixels(image(), scattered(40).slice(0, 3), [255, 0, 255]);
     const { outcome } = judge(golden(), { ...golden(changed, "bbb"), ...otherCpu });
