@@ -57,7 +57,11 @@ export function createHandler(
           void folderBytes(dir).then((bytes) => {
             watch.folderBytes = bytes;
           });
-          return loadModel(dir, { threads: config.threads, graphs: config.graphs });
+          return loadModel(dir, {
+            threads: config.threads,
+            graphs: config.graphs,
+            defaultSteps: config.limits.defaultSteps,
+          });
         })
         .then((m) => {
           log({

@@ -6,11 +6,12 @@
  *
  * The part opens as the function opens it: from the graph `sd-lambda models optimize` saved for this host
  * when there is a current one (with the function's settings for it, named in the ready line's `graph` and
- * `tuning`), else from the export. The ready line also carries the part's FLOPs for these inputs, counted
+ * `tuning`; `--unet-runs`: how many times the model's default request runs the UNet, which decides its
+ * prepacking), else from the export. The ready line also carries the part's FLOPs for these inputs, counted
  * on the export (flops.ts). With --gemm-peak it only
  * measures the fp32 GEMM peak (gemm-peak.ts) and prints it.
  *
- *   node harness/bench/stage-server.ts --file PATH/model.onnx --size 512 --batch 2 [--threads N]
+ *   node harness/bench/stage-server.ts --file PATH/model.onnx --size 512 --batch 2 [--threads N] [--unet-runs 1]
  *   node harness/bench/stage-server.ts --gemm-peak [--threads N]
  */
 import { readFile } from "node:fs/promises";
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     size: { type: "string", default: "512" },
     batch: { type: "string", default: "1" },
     threads: { type: "string", default: String(availableParallelism()) },
+    "unet-runs": { type: "string", default: "1" },
     "gemm-peak": { type: "boolean", default: false },
   },
 });
@@ -39,10 +41,11 @@ if (values["gemm-peak"]) {
   say(await measureGemmPeak({ threads: Number(values.threads), runs: 7 }));
   process.exit(0);
 }
-if (!values.file) throw new Error("usage: --file MODEL.onnx [--size 512] [--batch 1] [--threads N]");
+if (!values.file)
+  throw new Error("usage: --file MODEL.onnx [--size 512] [--batch 1] [--threads N] [--unet-runs 1]");
 const saved = await findOptimizedGraph(values.file, await hostGraphKey());
 const graph = saved.state === "current" ? saved.path : values.file;
-const tuning = saved.state === "current" ? savedGraphTuning(values.file) : {};
+const tuning = saved.state === "current" ? savedGraphTuning(values.file, Number(values["unet-runs"])) : {};
 const t = performance.now();
 const session = await OnnxSession.open(graph, { threads: Number(values.threads), tuning });
 const createMs = performance.now() - t;

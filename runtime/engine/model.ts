@@ -10,6 +10,7 @@ import {
   detectFamily,
   type Family,
   type FamilyFacts,
+  modelDefaults,
   parseSdLambdaJson,
   type SdLambdaJson,
 } from "./family.ts";
@@ -22,7 +23,13 @@ import {
   readJson,
   readOptionalJson,
 } from "./model-files.ts";
-import { findOptimizedGraph, hostGraphKey, savedGraphTuning, saveOptimizedGraph } from "./optimized-graph.ts";
+import {
+  findOptimizedGraph,
+  hostGraphKey,
+  optimizedGraphPath,
+  savedGraphTuning,
+  saveOptimizedGraph,
+} from "./optimized-graph.ts";
 import { OnnxSession } from "./ort.ts";
 import type { SchedulerConfig } from "./schedulers/types.ts";
 import { ClipTokenizer, type TokenizerJson } from "./tokenizer.ts";
@@ -42,6 +49,7 @@ export const TOKENIZER_FILES = [
 ] as const;
 /** Needed only for img2img and inpainting. */
 export const VAE_ENCODER = "vae_encoder/model.onnx";
+const UNET = "unet/model.onnx";
 /** The ONNX graphs a folder may hold, each opened as one session. */
 export const SESSION_FILES = [
   "text_encoder/model.onnx",
@@ -135,7 +143,8 @@ export async function releaseModel(
 
 export async function loadModel(
   dir: string,
-  options: { threads: number; graphs?: GraphMode },
+  /** `defaultSteps`: SD_DEFAULT_STEPS when set; with the family, it says how often the default request runs the UNet. */
+  options: { threads: number; graphs?: GraphMode; defaultSteps?: number },
 ): Promise<Model> {
   try {
     const info = await stat(dir);
@@ -194,12 +203,12 @@ export async function loadModel(
   };
   // one after the other: onnxruntime-node creates sessions synchronously, and saving graphs at once
   // would hold every part's optimised copy in memory together
-  const textEncoder = await open("text_encoder/model.onnx");
-  const unet = await open("unet/model.onnx");
-  const vaeDecoder = await open("vae_decoder/model.onnx");
-  const vaeEncoder = hasEncoder ? await open(VAE_ENCODER) : undefined;
-
-  const sessions = { textEncoder, unet, vaeDecoder, vaeEncoder };
+  const sessions = {
+    textEncoder: await open("text_encoder/model.onnx"),
+    unet: await open(UNET),
+    vaeDecoder: await open("vae_decoder/model.onnx"),
+    vaeEncoder: hasEncoder ? await open(VAE_ENCODER) : undefined,
+  };
   try {
     const shape = checkSessions(sessions, tokenizer.maxLength);
     const blocks = Array.isArray(vaeConfig.block_out_channels) ? vaeConfig.block_out_channels.length : 4;
@@ -225,14 +234,23 @@ export async function loadModel(
     };
     const family = detectFamily(facts);
     checkScheduler(join(dir, "scheduler/scheduler_config.json"), facts, family, sdLambda);
+    if (optimizedParts.includes("unet")) {
+      const env = options.defaultSteps === undefined ? {} : { steps: options.defaultSteps };
+      const unetRuns = modelDefaults(family, facts, "txt2img", { env, file: sdLambda }).steps.value;
+      sessions.unet = await reopenUnet(
+        join(dir, UNET),
+        key,
+        options.threads,
+        unetRuns,
+        sessions.unet,
+        graphNotes,
+      );
+    }
     return {
       name: dir.split("/").filter(Boolean).pop() ?? dir,
       dir,
       tokenizer,
-      textEncoder,
-      unet,
-      vaeDecoder,
-      vaeEncoder,
+      ...sessions,
       schedulerConfig,
       vaeScaleFactor,
       sizeMultiple: vaeScaleFactor * 2 ** (downBlocks - 1),
@@ -299,6 +317,34 @@ async function openSavedGraph(
       `${found.path} did not load (${String(cause).split("\n")[0]}), so ${modelFile} was opened instead — delete ${dirname(found.path)} and run sd-lambda models optimize again`,
     );
     return undefined;
+  }
+}
+
+/**
+ * The UNet's saved graph opened for a model whose default request runs it `unetRuns` times, when that
+ * asks for other settings than the first open's (prepacking: savedGraphTuning); `opened` is released
+ * once its replacement is open, and kept, with a note, if that fails.
+ */
+async function reopenUnet(
+  modelFile: string,
+  key: string,
+  threads: number,
+  unetRuns: number,
+  opened: OnnxSession,
+  notes: string[],
+): Promise<OnnxSession> {
+  const tuning = savedGraphTuning(modelFile, unetRuns);
+  if (JSON.stringify(tuning) === JSON.stringify(savedGraphTuning(modelFile))) return opened;
+  const path = optimizedGraphPath(modelFile, key);
+  try {
+    const reopened = await OnnxSession.open(path, { threads, tuning });
+    await opened.release();
+    return reopened;
+  } catch (cause) {
+    notes.push(
+      `${path} did not open with its weights packed (${String(cause).split("\n")[0]}), so the UNet runs with them mapped — a little slower per step`,
+    );
+    return opened;
   }
 }
 

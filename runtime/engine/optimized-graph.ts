@@ -26,19 +26,19 @@ const SAVED_GRAPH_TUNING: SessionTuning = { optimizationLevel: "disabled", prepa
 
 /**
  * The session settings for the saved graph of `modelFile` (an export's `<part>/model.onnx`). The UNet's,
- * the part that runs once per step, trade some load time and memory for speed per step:
+ * the part that runs at every step, trade load time and memory for speed:
  * - the CPU arena on: with the weights mapped rather than allocated, the arena holds only the UNet's
  *   activations, which it reuses instead of faulting in fresh pages at every allocation (SD-Turbo's first
  *   UNet run 1.9 s faster, SD 1.5's fused UNet step 1.05×);
- * - prepacking on: the MatMul weights are copied once into packed blocks instead of packed again at every
- *   call (1.02–1.06× per step; +1–2.6 s of session creation, +1 GB resident at SD's size).
+ * - prepacking on when the model's default request runs the UNet more than once (`unetRuns`): its MatMul
+ *   weights are then packed once at load instead of at every call — 1.00–1.06× per step for ~1.6–2 s more
+ *   load and ~1 GB kept, which a one-step model (SD-Turbo) would pay at every cold start for ~0.1 s per image.
  * The VAE decoder keeps the arena off (it would hold ~1.8 GB at 512² between images for ~2 % per decode)
  * and every other part keeps its weights mapped. Measurements: docs/decisions/session-tuning.md.
  */
-export function savedGraphTuning(modelFile: string): SessionTuning {
-  return basename(dirname(modelFile)) === "unet"
-    ? { ...SAVED_GRAPH_TUNING, memArena: true, prepacking: true }
-    : SAVED_GRAPH_TUNING;
+export function savedGraphTuning(modelFile: string, unetRuns = 1): SessionTuning {
+  if (basename(dirname(modelFile)) !== "unet") return SAVED_GRAPH_TUNING;
+  return { ...SAVED_GRAPH_TUNING, memArena: true, ...(unetRuns > 1 ? { prepacking: true } : {}) };
 }
 
 /**

@@ -83,13 +83,16 @@ function loadOrt(): Promise<Ort> {
 
 export class OnnxSession {
   readonly path: string;
+  /** The settings it was opened with (the engine's defaults for what is not set). */
+  readonly tuning: SessionTuning;
   readonly inputs: readonly TensorInfo[];
   readonly outputs: readonly TensorInfo[];
   readonly #ort: Ort;
   readonly #session: OrtModule.InferenceSession;
 
-  private constructor(path: string, ort: Ort, session: OrtModule.InferenceSession) {
+  private constructor(path: string, tuning: SessionTuning, ort: Ort, session: OrtModule.InferenceSession) {
     this.path = path;
+    this.tuning = tuning;
     this.#ort = ort;
     this.#session = session;
     this.inputs = session.inputMetadata.map(describe);
@@ -117,7 +120,7 @@ export class OnnxSession {
           : {}),
         extra: { session: sessionConfig(tuning) },
       });
-      return new OnnxSession(path, ort, session);
+      return new OnnxSession(path, tuning, ort, session);
     } catch (cause) {
       throw new ModelError(
         "MODEL_INVALID",

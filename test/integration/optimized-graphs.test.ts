@@ -69,6 +69,26 @@ describe("saved optimised graphs", () => {
     expect((await optimize(dir)).parts.map((p) => p.action)).toEqual(PARTS.map(() => "current"));
   });
 
+  it("the UNet's saved graph packs its weights when the default request runs it more than once", async () => {
+    const packing = async (source: string, defaultSteps?: number) => {
+      const dir = join(mkdtempSync(join(tmpdir(), "graphs-")), "model");
+      cpSync(source, dir, { recursive: true });
+      await optimize(dir);
+      const model = await loadModel(dir, { threads: 1, defaultSteps });
+      try {
+        return [model.family.name, model.unet.tuning.prepacking ?? true, model.vaeDecoder.tuning.prepacking];
+      } finally {
+        await releaseModel(model);
+      }
+    };
+    // SD 1.x: 32 steps by default — packed once at load rather than at every step
+    expect(await packing(TINY)).toEqual(["sd1", true, false]);
+    // SD-Turbo: one step — its weights stay mapped, so its cold start does not pay for the packing
+    expect(await packing("fixtures/families/tiny-sd-turbo")).toEqual(["sd-turbo", false, false]);
+    // SD_DEFAULT_STEPS decides too
+    expect(await packing(TINY, 1)).toEqual(["sd1", false, false]);
+  });
+
   it("a graph saved from other files is stale: that part opens from its export, and the note says to optimise again", async () => {
     const dir = copyOfTiny();
     const exported = await draw(dir, "off");

@@ -33,15 +33,14 @@ describe("saved optimised graphs", () => {
     );
   });
 
-  it("opens every saved graph as already optimised; only the UNet's, run once per step, packs its weights and keeps an arena", () => {
+  it("opens every saved graph as already optimised; the UNet keeps an arena, and packs its weights when it runs more than once", () => {
     const mapped = { optimizationLevel: "disabled", prepacking: false };
-    expect(savedGraphTuning("/mnt/fs/models/sd/unet/model.onnx")).toEqual({
-      optimizationLevel: "disabled",
-      prepacking: true,
-      memArena: true,
-    });
+    const unet = "/mnt/fs/models/sd/unet/model.onnx";
+    expect(savedGraphTuning(unet)).toEqual({ ...mapped, memArena: true });
+    expect(savedGraphTuning(unet, 1)).toEqual({ ...mapped, memArena: true });
+    expect(savedGraphTuning(unet, 32)).toEqual({ ...mapped, memArena: true, prepacking: true });
     for (const part of ["text_encoder", "vae_decoder", "vae_encoder"])
-      expect(savedGraphTuning(`/mnt/fs/models/sd/${part}/model.onnx`)).toEqual(mapped);
+      expect(savedGraphTuning(`/mnt/fs/models/sd/${part}/model.onnx`, 32)).toEqual(mapped);
   });
 
   it("SD_OPTIMIZED_GRAPHS: use by default, save or off when set", () => {
