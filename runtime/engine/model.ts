@@ -23,13 +23,7 @@ import {
   readJson,
   readOptionalJson,
 } from "./model-files.ts";
-import {
-  findOptimizedGraph,
-  hostGraphKey,
-  optimizedGraphPath,
-  savedGraphTuning,
-  saveOptimizedGraph,
-} from "./optimized-graph.ts";
+import { findOptimizedGraph, hostGraphKey, savedGraphTuning, saveOptimizedGraph } from "./optimized-graph.ts";
 import { OnnxSession } from "./ort.ts";
 import type { SchedulerConfig } from "./schedulers/types.ts";
 import { ClipTokenizer, type TokenizerJson } from "./tokenizer.ts";
@@ -237,14 +231,7 @@ export async function loadModel(
     if (optimizedParts.includes("unet")) {
       const env = options.defaultSteps === undefined ? {} : { steps: options.defaultSteps };
       const unetRuns = modelDefaults(family, facts, "txt2img", { env, file: sdLambda }).steps.value;
-      sessions.unet = await reopenUnet(
-        join(dir, UNET),
-        key,
-        options.threads,
-        unetRuns,
-        sessions.unet,
-        graphNotes,
-      );
+      sessions.unet = await reopenUnet(sessions.unet, join(dir, UNET), unetRuns, options.threads, graphNotes);
     }
     return {
       name: dir.split("/").filter(Boolean).pop() ?? dir,
@@ -321,21 +308,20 @@ async function openSavedGraph(
 }
 
 /**
- * The UNet's saved graph opened for a model whose default request runs it `unetRuns` times, when that
- * asks for other settings than the first open's (prepacking: savedGraphTuning); `opened` is released
- * once its replacement is open, and kept, with a note, if that fails.
+ * The UNet's saved graph (`opened`, of the export `modelFile`) opened again for a model whose default
+ * request runs it `unetRuns` times, when that asks for other settings than the first open's (prepacking:
+ * savedGraphTuning); `opened` is released once its replacement is open, and kept, with a note, if that fails.
  */
 async function reopenUnet(
-  modelFile: string,
-  key: string,
-  threads: number,
-  unetRuns: number,
   opened: OnnxSession,
+  modelFile: string,
+  unetRuns: number,
+  threads: number,
   notes: string[],
 ): Promise<OnnxSession> {
   const tuning = savedGraphTuning(modelFile, unetRuns);
-  if (JSON.stringify(tuning) === JSON.stringify(savedGraphTuning(modelFile))) return opened;
-  const path = optimizedGraphPath(modelFile, key);
+  if (JSON.stringify(tuning) === JSON.stringify(opened.tuning)) return opened;
+  const path = opened.path;
   try {
     const reopened = await OnnxSession.open(path, { threads, tuning });
     await opened.release();
