@@ -2,7 +2,8 @@
  * One model part opened the way a cold start opens it, alone in this process (so its memory is its own):
  * the session's creation time, the resident memory right after it, and the first runs. `--graph saved`
  * opens the graph `sd-lambda models optimize` saved for this host, with the function's settings for it
- * (optimisation off; prepacking off but the UNet's on; the UNet's arena on); `--graph export` the exported graph with the engine's defaults;
+ * (optimisation and prepacking off, the UNet's arena on: a one-step model's; add `--prepacking on` for the UNet of
+ * a model whose default request runs it more than once); `--graph export` the exported graph with the engine's defaults;
  * `--prepacking on|off` sets prepacking for either, `--arena on` turns onnxruntime's CPU memory arena on
  * (it then keeps the peak activations: `anonAfterRunsMb`, memory that is not a mapped file), `--denormals zero` flushes
  * denormal floats to zero (onnxruntime applies it to the process's calling thread only for the first session
