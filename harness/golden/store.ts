@@ -35,7 +35,7 @@ export interface EngineRecord {
   readonly sha256: string;
 }
 
-/** The sha256 recorded in `sidecar` for the engine `fingerprint` when it is not the image's own. */
+/** The sha256 `sidecar`'s `engines` recorded for the engine `fingerprint`, if any (judge uses it off the image's own engine). */
 export function recordedSha256(sidecar: Sidecar, fingerprint: Fingerprint): string | undefined {
   return sidecar.engines?.find((e) => fingerprintDiffs(e.fingerprint, fingerprint).length === 0)?.sha256;
 }

@@ -38,13 +38,13 @@ export interface SessionTuning {
   readonly optimizationLevel?: "disabled" | "basic" | "extended" | "all";
   /**
    * Whether onnxruntime copies MatMul weights into packed blocks at load (default yes). Off, the weights
-   * of a saved graph stay mapped from its file, and each MatMul packs its weights at every call (1–6 % of a
-   * UNet step; optimized-graph.ts).
+   * of a saved graph stay mapped from its file, and each MatMul packs its weights at every call (up to 6 % of
+   * a UNet step; optimized-graph.ts).
    */
   readonly prepacking?: boolean;
   /**
    * Whether the intra-op threads treat denormal floats as zero and flush denormal results to zero (default
-   * no). Attention's softmax underflows into denormals, which this CPU handles slowly.
+   * no: measured no faster on the UNet, docs/decisions/session-tuning.md).
    */
   readonly denormalAsZero?: boolean;
   /** Save the optimised graph here when the session is created (optimized-graph.ts). */
