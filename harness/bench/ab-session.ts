@@ -8,10 +8,12 @@
  * `--variant other --other DIR` opens as B the same part of another folder (e.g. an int8-quantized copy) and
  * also prints the largest difference between A's and B's outputs. `--graph saved` opens, on both sides, the
  * graph `sd-lambda models optimize` saved for this host with the function's settings for it, and adds the
- * variant's setting on B (`prepacking`, `spin-off`, `arena`).
+ * variant's setting on B (`prepacking`, `spin-off`, `arena`); with `--variant other`, B is the other folder's
+ * saved graph, opened the same way (e.g. a UNet rewritten by fuse_attention.py against the previous one).
+ * `--unet-runs N`: the UNet's saved graph as for a model whose default request runs it N times (packed if > 1).
  *
  *   node harness/bench/ab-session.ts --model DIR --part unet|vae_decoder|text_encoder [--size 512] [--batch 2]
- *        [--pairs 3] [--threads N] [--graph export|saved]
+ *        [--pairs 3] [--threads N] [--graph export|saved] [--unet-runs 1]
  *        --variant arena|spin-off|prepacking|extended|basic|preoptimized|fixed|other [--other DIR]
  */
 import { link, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -61,13 +63,14 @@ export async function partToOpen(
   model: string,
   part: string,
   graph: "export" | "saved",
+  unetRuns = 1,
 ): Promise<{ path: string; tuning: SessionTuning }> {
   const exported = join(model, part, "model.onnx");
   if (graph === "export") return { path: exported, tuning: {} };
   const found = await findOptimizedGraph(exported, await hostGraphKey());
   if (found.state !== "current")
     throw new Error(`${found.path} is ${found.state} — run: npx sd-lambda models optimize ${model}`);
-  return { path: found.path, tuning: savedGraphTuning(exported) };
+  return { path: found.path, tuning: savedGraphTuning(exported, unetRuns) };
 }
 
 async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
@@ -118,6 +121,7 @@ async function main(): Promise<void> {
       variant: { type: "string" },
       other: { type: "string" },
       graph: { type: "string", default: "export" },
+      "unet-runs": { type: "string", default: "1" },
     },
   });
   const variant = values.variant ?? "";
@@ -128,18 +132,20 @@ async function main(): Promise<void> {
     !(variant in VARIANTS || special.includes(variant)) ||
     (variant === "other") !== !!values.other ||
     !["export", "saved"].includes(values.graph as string) ||
-    (saved && !(variant in VARIANTS))
+    (saved && (variant === "preoptimized" || variant === "fixed"))
   )
     throw new Error(
-      `usage: --model DIR [--graph export|saved] --variant ${[...Object.keys(VARIANTS), ...special].join("|")} (other: with --other DIR; saved: not with ${special.join(", ")})`,
+      `usage: --model DIR [--graph export|saved] --variant ${[...Object.keys(VARIANTS), ...special].join("|")} (other: with --other DIR; saved: not with preoptimized, fixed)`,
     );
   const threads = Number(values.threads);
   const size = Number(values.size);
   // A's settings: the engine's defaults for the export, the function's for a saved graph
+  const unetRuns = Number(values["unet-runs"]);
   const { path, tuning: baseline } = await partToOpen(
     values.model,
     values.part as string,
     saved ? "saved" : "export",
+    unetRuns,
   );
   const axes = axisValues(
     { width: size, height: size, batch: Number(values.batch), unetEvaluations: 1 },
@@ -162,7 +168,9 @@ async function main(): Promise<void> {
     variant === "preoptimized"
       ? OnnxSession.open(preoptimized, { threads, tuning: { optimizationLevel: "disabled" } })
       : values.other
-        ? OnnxSession.open(join(values.other, values.part as string, "model.onnx"), { threads })
+        ? partToOpen(values.other, values.part as string, saved ? "saved" : "export", unetRuns).then((o) =>
+            OnnxSession.open(o.path, { threads, tuning: o.tuning }),
+          )
         : OnnxSession.open(fixed ?? path, { threads, tuning: { ...baseline, ...VARIANTS[variant] } }),
   );
   const feeds = feedsFor(a, axes);

@@ -1,11 +1,13 @@
 // A UNet fused by fixtures/generate/fuse_attention.py (onnxruntime's com.microsoft.MultiHeadAttention, the
 // CPU flash-attention kernel; committed in fixtures/fused/tiny-sd) is served like any export and draws the
 // export's picture: the fusion changes the order of float sums, not the image beyond a level here and there.
+// The script also splits each GEGLU projection into one MatMul per half, so no Slice copies its product.
 import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { expect, it } from "vitest";
+import { readGraph } from "../../harness/bench/onnx-proto.ts";
 import { loadModel, releaseModel } from "../../runtime/engine/model.ts";
 import { render } from "../../runtime/render.ts";
 import { DEFAULT_LIMITS, parseRequest } from "../../runtime/request.ts";
@@ -32,6 +34,13 @@ it("a UNet with fused MultiHeadAttention draws the export's picture", async () =
   rmSync(join(fused, "unet"), { recursive: true });
   cpSync("fixtures/fused/tiny-sd/unet", join(fused, "unet"), { recursive: true });
   expect(readFileSync(join(fused, "unet/model.onnx")).includes("MultiHeadAttention")).toBe(true);
+
+  const gegluSlices = (path: string) =>
+    readGraph(readFileSync(path)).nodes.filter(
+      (n) => n.opType === "Slice" && n.outputs[0]?.includes("/ff/net.0/"),
+    ).length;
+  expect(gegluSlices("fixtures/models/tiny-sd/unet/model.onnx")).toBe(8); // two per GEGLU, four GEGLUs
+  expect(gegluSlices(join(fused, "unet/model.onnx"))).toBe(0);
 
   const [a, b] = [await pixels("fixtures/models/tiny-sd"), await pixels(fused)];
   expect(b.length).toBe(a.length);
