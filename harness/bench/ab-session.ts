@@ -67,9 +67,21 @@ export async function partToOpen(
 ): Promise<{ path: string; tuning: SessionTuning }> {
   const exported = join(model, part, "model.onnx");
   if (graph === "export") return { path: exported, tuning: {} };
+  const saved = await savedGraphToOpen(exported, unetRuns);
+  if ("why" in saved) throw new Error(`${saved.why} — run: npx sd-lambda models optimize ${model}`);
+  return saved;
+}
+
+/**
+ * The graph `sd-lambda models optimize` saved for this host beside the export `exported`, with the function's
+ * settings for it (a UNet its model's default request runs `unetRuns` times); or why there is no current one.
+ */
+export async function savedGraphToOpen(
+  exported: string,
+  unetRuns = 1,
+): Promise<{ path: string; tuning: SessionTuning } | { why: string }> {
   const found = await findOptimizedGraph(exported, await hostGraphKey());
-  if (found.state !== "current")
-    throw new Error(`${found.path} is ${found.state} — run: npx sd-lambda models optimize ${model}`);
+  if (found.state !== "current") return { why: `${found.path} is ${found.state}` };
   return { path: found.path, tuning: savedGraphTuning(exported, unetRuns) };
 }
 

@@ -18,9 +18,8 @@ import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { findOptimizedGraph, hostGraphKey, savedGraphTuning } from "../../runtime/engine/optimized-graph.ts";
 import { OnnxSession, ortVersion } from "../../runtime/engine/ort.ts";
-import { feedsFor } from "./ab-session.ts";
+import { feedsFor, savedGraphToOpen } from "./ab-session.ts";
 import { countWork } from "./flops.ts";
 import { measureGemmPeak } from "./gemm-peak.ts";
 import { axisValues, inputShapes } from "./model-work.ts";
@@ -43,9 +42,8 @@ if (values["gemm-peak"]) {
 }
 if (!values.file)
   throw new Error("usage: --file MODEL.onnx [--size 512] [--batch 1] [--threads N] [--unet-runs 1]");
-const saved = await findOptimizedGraph(values.file, await hostGraphKey());
-const graph = saved.state === "current" ? saved.path : values.file;
-const tuning = saved.state === "current" ? savedGraphTuning(values.file, Number(values["unet-runs"])) : {};
+const saved = await savedGraphToOpen(values.file, Number(values["unet-runs"]));
+const { path: graph, tuning } = "why" in saved ? { path: values.file, tuning: {} } : saved;
 const t = performance.now();
 const session = await OnnxSession.open(graph, { threads: Number(values.threads), tuning });
 const createMs = performance.now() - t;
