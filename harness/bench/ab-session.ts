@@ -101,8 +101,9 @@ export async function staticCopy(path: string, axes: Readonly<Record<string, num
   const bytes = await readFile(path);
   const shapes = inputShapes(readGraph(bytes).inputs, axes, path);
   await writeFile(join(dir, "model.onnx"), withStaticInputs(bytes, shapes));
-  for (const f of await readdir(dirname(path)))
-    if (f !== "model.onnx") await link(resolve(dirname(path), f), join(dir, f));
+  // files only: a folder holds `optimized/` once `sd-lambda models optimize` ran, and folders cannot be linked
+  for (const f of await readdir(dirname(path), { withFileTypes: true }))
+    if (f.isFile() && f.name !== "model.onnx") await link(resolve(dirname(path), f.name), join(dir, f.name));
   return join(dir, "model.onnx");
 }
 
