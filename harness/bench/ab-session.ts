@@ -139,13 +139,13 @@ async function main(): Promise<void> {
   });
   const variant = values.variant ?? "";
   const special = ["preoptimized", "fixed", "other"];
-  const saved = values.graph === "saved";
+  const graph = values.graph as "export" | "saved";
   if (
     !values.model ||
     !(variant in VARIANTS || special.includes(variant)) ||
     (variant === "other") !== !!values.other ||
-    !["export", "saved"].includes(values.graph as string) ||
-    (saved && (variant === "preoptimized" || variant === "fixed"))
+    !["export", "saved"].includes(graph) ||
+    (graph === "saved" && (variant === "preoptimized" || variant === "fixed"))
   )
     throw new Error(
       `usage: --model DIR [--graph export|saved] --variant ${[...Object.keys(VARIANTS), ...special].join("|")} (other: with --other DIR; saved: not with preoptimized, fixed)`,
@@ -154,12 +154,7 @@ async function main(): Promise<void> {
   const size = Number(values.size);
   // A's settings: the engine's defaults for the export, the function's for a saved graph
   const unetRuns = Number(values["unet-runs"]);
-  const { path, tuning: baseline } = await partToOpen(
-    values.model,
-    values.part as string,
-    saved ? "saved" : "export",
-    unetRuns,
-  );
+  const { path, tuning: baseline } = await partToOpen(values.model, values.part as string, graph, unetRuns);
   const axes = axisValues(
     { width: size, height: size, batch: Number(values.batch), unetEvaluations: 1 },
     8,
@@ -181,7 +176,7 @@ async function main(): Promise<void> {
     variant === "preoptimized"
       ? OnnxSession.open(preoptimized, { threads, tuning: { optimizationLevel: "disabled" } })
       : values.other
-        ? partToOpen(values.other, values.part as string, saved ? "saved" : "export", unetRuns).then((o) =>
+        ? partToOpen(values.other, values.part as string, graph, unetRuns).then((o) =>
             OnnxSession.open(o.path, { threads, tuning: o.tuning }),
           )
         : OnnxSession.open(fixed ?? path, { threads, tuning: { ...baseline, ...VARIANTS[variant] } }),
