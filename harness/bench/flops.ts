@@ -2,7 +2,7 @@
  * The arithmetic an ONNX graph does for given input shapes: shapes are inferred node by node (with the
  * values of the small integer tensors exporters use for shape arithmetic: Shape → Gather → Concat →
  * Reshape), and every Conv, ConvTranspose, MatMul and Gemm (and onnxruntime's MultiHeadAttention, as the
- * two MatMuls it fuses) is counted as multiply-accumulates. FLOPs are
+ * two MatMuls it fuses; a Winograd convolution as the direct one it replaces) is counted as multiply-accumulates. FLOPs are
  * 2 × MACs, the convention GEMM peaks are quoted in; normalisations and activations are left out (they
  * are a few percent of an SD UNet's work and not GEMM-shaped).
  */
@@ -416,6 +416,19 @@ function macs(node: OnnxNode, ins: readonly (Val | undefined)[], out: Val): numb
   }
 }
 
+/**
+ * A convolution rewritten as Winograd F(m×m, 3×3) by fixtures/generate/winograd.py (its tensors are named
+ * `<conv output>/winograd<m>/…`) counts as the direct convolution it replaces, the usual convention ("effective"
+ * FLOPs; otherwise a faster graph would show a lower rate): its (m+2)² products MatMul (`…/M`) does
+ * (m+2)²/(9m²) of the direct MACs over the tiles' area, and the transforms (`…/V`, `…/Y`) count nothing.
+ */
+function winogradShare(node: OnnxNode): number | undefined {
+  const match = /\/winograd(\d+)\/(V|M|Y)$/.exec(node.outputs[0] ?? "");
+  if (!match) return undefined;
+  const m = Number(match[1]);
+  return match[2] === "M" ? (9 * m * m) / (m + 2) ** 2 : 0;
+}
+
 /** Counts `graph`'s MACs when its inputs have `inputShapes` (every dynamic input must be given). */
 export function countWork(
   graph: OnnxGraph,
@@ -457,9 +470,11 @@ export function countWork(
       if (v && name) vals.set(name, v);
     });
     if (MAC_OPS.has(node.opType)) {
-      const m = macs(node, ins, outs[0] as Val);
+      const share = winogradShare(node);
+      const m = macs(node, ins, outs[0] as Val) * (share ?? 1);
       total += m;
-      byOp[node.opType] = (byOp[node.opType] ?? 0) + m;
+      const op = share === undefined ? node.opType : "Conv";
+      byOp[op] = (byOp[op] ?? 0) + m;
     }
   }
   return { macs: total, flops: 2 * total, byOp, unknownOps: [...unknownOps].sort(), uncounted };

@@ -2,7 +2,8 @@
 // CPU flash-attention kernel; committed in fixtures/fused/tiny-sd) is served like any export and draws the
 // export's picture: the fusion changes the order of float sums, not the image beyond a level here and there.
 // The script also splits each GEGLU projection into one MatMul per half, so no Slice copies its product, and
-// names every tensor's shape, so that onnxruntime's NCHWc pass fuses residual Adds into their convolutions.
+// names every tensor's shape, so that onnxruntime's NCHWc pass fuses residual Adds into their convolutions, and
+// rewrites the 3×3 convolutions of the larger sides as Winograd F(m×m, 3×3) (test/integration/winograd.test.ts).
 import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -98,12 +98,14 @@ describe("countWork", () => {
     expect(countWork(graph, shapes).macs).toBe(12_569_600);
   });
 
-  it("counts the same UNet fused by fuse_attention.py alike: MultiHeadAttention as the two MatMuls it replaces", () => {
+  it("counts the same UNet fused by fuse_attention.py alike: MultiHeadAttention as the two MatMuls it replaces, Winograd convolutions as the direct ones", () => {
     const graph = readGraph(readFileSync("fixtures/fused/tiny-sd/unet/model.onnx"));
     const axes = axisValues({ width: 64, height: 64, batch: 2, unetEvaluations: 1 }, 8, 77);
     const work = countWork(graph, inputShapes(graph.inputs, axes, "unet/model.onnx"));
     expect(work).toMatchObject({ macs: 12_569_600, unknownOps: [], uncounted: 0 });
     expect(work.byOp.MultiHeadAttention).toBeGreaterThan(0);
+    const winograd = graph.nodes.filter((n) => /\/winograd2\/M$/.test(n.outputs[0] ?? "")).length;
+    expect(winograd).toBeGreaterThan(0); // its 16-channel convolutions are F(2×2, 3×3) (fusion.json)
   });
 
   it("names an axis it cannot size", () => {
