@@ -104,8 +104,8 @@ describe("countWork", () => {
     const work = countWork(graph, inputShapes(graph.inputs, axes, "unet/model.onnx"));
     expect(work).toMatchObject({ macs: 12_569_600, unknownOps: [], uncounted: 0 });
     expect(work.byOp.MultiHeadAttention).toBeGreaterThan(0);
-    const winograd = graph.nodes.filter((n) => /\/winograd2\/M$/.test(n.outputs[0] ?? "")).length;
-    expect(winograd).toBeGreaterThan(0); // its 16-channel convolutions are F(2×2, 3×3) (fusion.json)
+    const winograd = graph.nodes.filter((n) => /\/winograd4\/M$/.test(n.outputs[0] ?? "")).length;
+    expect(winograd).toBe(17); // all but conv_in/conv_out are F(4×4, 3×3) (fusion.json): the same MACs as before
   });
 
   it("names an axis it cannot size", () => {
