@@ -20,7 +20,7 @@ help:
 	@echo "make train-shapes  train fixtures/families/tiny-shapes on drawn shapes (Python, ~25 min on 2 cores)"
 	@echo "make calibrate-golden  measure golden variation across threads/targets/CPUs (CALIBRATE_ARGS=--emulator --against-commit SHA)"
 	@echo "make mutation  apply fixtures/mutation/mutants.json one at a time; print what kills each (not in make test)"
-	@echo "make fuse-attention MODEL=DIR [OUT=DIR]  a copy of a model folder with the UNet's attention fused (onnxruntime's CPU flash kernel) and its 3x3 convolutions as Winograd (Python)"
+	@echo "make fuse-attention MODEL=DIR [OUT=DIR] [WINOGRAD=off]  a copy of a model folder with the UNet's attention fused (onnxruntime's CPU flash kernel) and its 3x3 convolutions as Winograd (Python)"
 	@echo "make bench-model [BENCH_MODEL=sd15|sd-turbo|lcm|taesd|all]  full-size random-weight ONNX models in .cache/models/ (Python, ~4 GB each)"
 
 node_modules/.installed: package.json package-lock.json
@@ -75,9 +75,9 @@ mutation: deps
 	.toolchain/node/bin/node --disable-warning=ExperimentalWarning harness/golden/mutation.ts
 
 fuse-attention:
-	@test -n "$(MODEL)" || { echo "usage: make fuse-attention MODEL=DIR [OUT=DIR]  (writes DIR-mha: the UNet's attention fused for onnxruntime's CPU flash kernel)"; exit 2; }
+	@test -n "$(MODEL)" || { echo "usage: make fuse-attention MODEL=DIR [OUT=DIR] [WINOGRAD=off]  (writes DIR-mha: the UNet's attention fused for onnxruntime's CPU flash kernel, its 3x3 convolutions as Winograd)"; exit 2; }
 	fixtures/generate/setup.sh
-	fixtures/generate/.venv/bin/python fixtures/generate/fuse_attention.py $(MODEL) $(if $(OUT),--out $(OUT))
+	fixtures/generate/.venv/bin/python fixtures/generate/fuse_attention.py $(MODEL) $(if $(OUT),--out $(OUT)) $(if $(WINOGRAD),--winograd $(WINOGRAD))
 
 bench-model:
 	fixtures/generate/setup.sh
